@@ -1,0 +1,1 @@
+"""myorl: curricula, sweeps and run records on top of Stable-Baselines3."""

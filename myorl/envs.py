@@ -1,0 +1,119 @@
+"""Build a stage's training and evaluation environments.
+
+`gymnasium.make(env.id, **env.kwargs)` defines each env; a `module:Id` id imports the module first
+(so MyoSuite ids also work inside SubprocVecEnv workers, which do not import what the parent did).
+Importing this module registers myorl's own ids (see `myorl.baoding`).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import gymnasium as gym
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import (
+    DummyVecEnv,
+    SubprocVecEnv,
+    VecEnv,
+    VecFrameStack,
+    VecNormalize,
+    unwrap_vec_normalize,
+)
+
+import myorl.baoding  # noqa: F401  (registers myorl/Baoding-v1)
+from myorl.config import EnvConfig, NormalizeConfig, VecEnvKind
+from myorl.errors import MyorlError
+
+
+def make_env(env: EnvConfig) -> gym.Env:
+    """One Monitor-wrapped env; unknown ids raise a MyorlError that names the fix."""
+    try:
+        return Monitor(gym.make(env.id, **dict(env.kwargs)))
+    except gym.error.Error as exc:  # NameNotFound, VersionNotFound, NamespaceNotFound, ...
+        raise MyorlError(
+            f"unknown env id '{env.id}' ({exc}). Use a registered Gymnasium id, or 'module:Id' "
+            f"to import the module that registers it (e.g. 'myosuite:myoChallengeBaodingP1-v1')"
+        ) from None
+    except TypeError as exc:
+        raise MyorlError(f"env '{env.id}' rejected its kwargs {dict(env.kwargs)}: {exc}") from None
+
+
+def _factory(env: EnvConfig) -> gym.Env:
+    # A module-level function (not a lambda) so SubprocVecEnv can pickle it.
+    return make_env(env)
+
+
+def make_vec_env(env: EnvConfig, n_envs: int, kind: VecEnvKind, seed: int) -> VecEnv:
+    fns: list[Callable[[], gym.Env]] = [partial(_factory, env) for _ in range(n_envs)]
+    venv: VecEnv = SubprocVecEnv(fns) if kind == VecEnvKind.subproc and n_envs > 1 else DummyVecEnv(fns)
+    venv.seed(seed)
+    venv.action_space.seed(seed)
+    return venv
+
+
+def build_envs(
+    env: EnvConfig,
+    *,
+    n_envs: int,
+    kind: VecEnvKind,
+    seed: int,
+    normalize: NormalizeConfig,
+    gamma: float,
+    frame_stack: int | None,
+    normalize_stats: VecNormalize | None = None,
+) -> tuple[VecEnv, VecEnv]:
+    """Training env (n_envs, maybe normalised and frame-stacked) and a 1-env evaluation twin.
+
+    The evaluation env normalises observations with the training statistics and never updates
+    them (SB3's `sync_envs_normalization` copies them before each evaluation); its rewards stay raw.
+    `normalize_stats`, when given, seeds the training statistics (hand-over from an earlier stage).
+    """
+    train = make_vec_env(env, n_envs, kind, seed)
+    evaluation = make_vec_env(env, 1, VecEnvKind.dummy, seed + 10_000)
+    if normalize.obs or normalize.reward:
+        train = VecNormalize(
+            train,
+            norm_obs=normalize.obs,
+            norm_reward=normalize.reward,
+            clip_obs=normalize.clip_obs,
+            clip_reward=normalize.clip_reward,
+            gamma=gamma,
+        )
+        evaluation = VecNormalize(
+            evaluation, training=False, norm_obs=normalize.obs, norm_reward=False, clip_obs=normalize.clip_obs
+        )
+        if normalize_stats is not None:
+            carry_statistics(normalize_stats, train)
+            carry_statistics(normalize_stats, evaluation)
+    if frame_stack:
+        train = VecFrameStack(train, frame_stack)
+        evaluation = VecFrameStack(evaluation, frame_stack)
+    return train, evaluation
+
+
+def carry_statistics(source: VecNormalize, target: VecEnv) -> bool:
+    """Copy running mean/var from `source` into the VecNormalize inside `target` where shapes match."""
+    norm = unwrap_vec_normalize(target)
+    if norm is None or source.obs_rms.mean.shape != norm.obs_rms.mean.shape:  # type: ignore[union-attr]
+        return False
+    norm.obs_rms = pickle.loads(pickle.dumps(source.obs_rms))
+    norm.ret_rms = pickle.loads(pickle.dumps(source.ret_rms))
+    return True
+
+
+def load_statistics(path: Path) -> VecNormalize:
+    """Read a `*_vecnormalize.pkl` (VecNormalize.save's format) without an env attached."""
+    try:
+        with open(path, "rb") as f:
+            stats = pickle.load(f)
+    except FileNotFoundError:
+        raise MyorlError(f"normalisation statistics '{path}' are missing") from None
+    except Exception as exc:  # unpickling garbage raises many types
+        raise MyorlError(f"normalisation statistics '{path}' are corrupt ({type(exc).__name__}); "
+                         "delete the stage dir and train it again") from None
+    if not isinstance(stats, VecNormalize):
+        raise MyorlError(f"'{path}' does not hold VecNormalize statistics")
+    return stats

@@ -1,0 +1,81 @@
+"""Evaluate a policy for some episodes and report every metric a convergence check may watch."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import VecEnv
+
+from myorl.config import Metric
+from myorl.errors import MyorlError
+
+
+@dataclass
+class Evaluation:
+    mean_reward: float
+    std_reward: float
+    mean_ep_length: float
+    success_rate: float | None = None  # episodes whose last info had is_success=True
+    solved_fraction: float | None = None  # steps with info["solved"] / horizon, averaged over episodes
+    episode_rewards: tuple[float, ...] = ()
+    episode_lengths: tuple[int, ...] = ()
+
+    def metric(self, metric: Metric | str) -> float:
+        value = getattr(self, Metric(metric).value)
+        if value is None:
+            raise MyorlError(f"the env reports no '{Metric(metric).value}' (no info['is_success'] / "
+                             "info['solved']); use convergence.metric=mean_reward")
+        return float(value)
+
+    def as_dict(self) -> dict[str, float]:
+        """The scalar metrics (those the env reports)."""
+        return {k: v for k, v in asdict(self).items() if isinstance(v, float)}
+
+
+class _InfoCollector:
+    """`evaluate_policy` callback: per-episode success flags and solved-step counts."""
+
+    def __init__(self, n_envs: int):
+        self.successes: list[float] = []
+        self.solved_steps = np.zeros(n_envs)
+        self.solved: list[tuple[float, int]] = []  # (solved steps, episode length) per episode
+        self.lengths = np.zeros(n_envs, dtype=int)
+        self.reports_solved = False
+
+    def __call__(self, local: dict[str, Any], _globals: dict[str, Any]) -> None:
+        i, info, done = local["i"], local["info"], local["done"]
+        self.lengths[i] += 1
+        if "solved" in info:
+            self.reports_solved = True
+            self.solved_steps[i] += float(info["solved"])
+        if done:
+            if "is_success" in info:
+                self.successes.append(float(info["is_success"]))
+            self.solved.append((self.solved_steps[i], int(self.lengths[i])))
+            self.solved_steps[i], self.lengths[i] = 0.0, 0
+
+
+def evaluate(model: Any, env: VecEnv, episodes: int, deterministic: bool = True) -> Evaluation:
+    """Run `episodes` episodes on `env` (Monitor-wrapped, so rewards are raw returns).
+
+    RecurrentPPO's LSTM state is handled by SB3's `evaluate_policy`. The solved fraction divides by
+    the env's horizon (`spec.max_episode_steps`), so an episode cut short by a drop scores low.
+    """
+    collector = _InfoCollector(env.num_envs)
+    rewards, lengths = evaluate_policy(model, env, n_eval_episodes=episodes, deterministic=deterministic,
+                                       return_episode_rewards=True, callback=collector)
+    spec = env.get_attr("spec")[0]
+    horizon = getattr(spec, "max_episode_steps", None) or 0
+    solved = [steps / max(length, horizon) for steps, length in collector.solved]
+    return Evaluation(
+        mean_reward=float(np.mean(rewards)),
+        std_reward=float(np.std(rewards)),
+        mean_ep_length=float(np.mean(lengths)),
+        success_rate=float(np.mean(collector.successes)) if collector.successes else None,
+        solved_fraction=float(np.mean(solved)) if collector.reports_solved and solved else None,
+        episode_rewards=tuple(float(r) for r in rewards),
+        episode_lengths=tuple(int(n) for n in lengths),
+    )

@@ -1,0 +1,68 @@
+"""Atomic file writes: a temporary file in the same folder, fsync, then rename.
+
+A reader (or a resumed run) sees the old file or the new one, never half of one. A failed write
+(full disk, no permission) removes its temporary file and raises a MyorlError naming the path.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import VecEnv, unwrap_vec_normalize
+
+from myorl.errors import MyorlError
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path = Path(path)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise MyorlError(f"could not write '{path}': {exc.strerror or exc}; free disk space or choose a "
+                         "writable run dir (hydra.run.dir=...)") from None
+    return path
+
+
+def write_json(path: Path, obj: Any) -> Path:
+    return write_bytes(path, (json.dumps(obj, indent=2, default=str) + "\n").encode())
+
+
+def write_text(path: Path, text: str) -> Path:
+    return write_bytes(path, text.encode())
+
+
+def save_model(model: BaseAlgorithm, path: Path) -> Path:
+    buffer = io.BytesIO()
+    model.save(buffer)
+    return write_bytes(path, buffer.getvalue())
+
+
+def save_statistics(env: VecEnv, path: Path) -> Path | None:
+    """Save the VecNormalize statistics inside `env` (VecNormalize.save's format); None when there are none."""
+    norm = unwrap_vec_normalize(env)
+    if norm is None:
+        return None
+    return write_bytes(path, pickle.dumps(norm))
+
+
+def save_npz(path: Path, **arrays: Any) -> Path:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return write_bytes(path, buffer.getvalue())

@@ -1,0 +1,162 @@
+"""One stage of a curriculum: its resolved plan, how it is trained, and what it leaves on disk."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from myorl import files
+from myorl.algos import algo_config, build_model
+from myorl.config import (
+    ConvergenceConfig,
+    EnvConfig,
+    EvalConfig,
+    HandoverConfig,
+    HandoverModel,
+    Metric,
+    NormalizeConfig,
+    PPOConfig,
+    RunSettings,
+    StageConfig,
+)
+from myorl.convergence import ConvergenceCheck, EvalRecord, EvaluationCallback
+from myorl.envs import build_envs, load_statistics, make_env
+from myorl.errors import MyorlError
+from myorl.handover import hand_over
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StagePlan:
+    """A stage with everything resolved: its algo (overrides applied), budget, eval and hand-over."""
+
+    index: int
+    name: str
+    env: EnvConfig
+    algo: PPOConfig
+    budget: int
+    eval: EvalConfig
+    convergence: ConvergenceConfig
+    normalize: NormalizeConfig
+    handover: HandoverConfig  # how this stage starts from the previous one
+    frame_stack: int | None
+
+    @property
+    def dirname(self) -> str:
+        return f"{self.index:02d}_{self.name}"
+
+
+def plan_stage(index: int, stage: StageConfig, algo: PPOConfig, settings: RunSettings,
+               normalize: NormalizeConfig, handover: HandoverConfig) -> StagePlan:
+    """Resolve and validate one stage before anything trains."""
+    where = f"stage '{stage.name}'"
+    if stage.max_timesteps <= 0:
+        raise MyorlError(f"{where}: max_timesteps must be positive, got {stage.max_timesteps}")
+    if stage.eval.freq <= 0 or stage.eval.episodes <= 0:
+        raise MyorlError(f"{where}: eval.freq and eval.episodes must be positive")
+    if stage.eval.freq > stage.max_timesteps:
+        raise MyorlError(f"{where}: eval.freq {stage.eval.freq} is larger than max_timesteps "
+                         f"{stage.max_timesteps}, so it would never be evaluated; lower eval.freq")
+    if settings.max_timesteps is not None and settings.max_timesteps <= 0:
+        raise MyorlError(f"max_timesteps must be positive (or null), got {settings.max_timesteps}")
+    stage_algo = algo_config(algo, stage.algo, where=f"{where} algo")
+    if stage.frame_stack and stage_algo.name != "ppo":
+        raise MyorlError(f"{where}: frame_stack is for PPO; {stage_algo.name} has its own memory")
+    budget = min(stage.max_timesteps, settings.max_timesteps or stage.max_timesteps)
+    return StagePlan(index=index, name=stage.name, env=stage.env, algo=stage_algo, budget=budget,
+                     eval=replace(stage.eval, freq=min(stage.eval.freq, budget)),
+                     convergence=stage.convergence, normalize=stage.normalize or normalize,
+                     handover=stage.handover or handover, frame_stack=stage.frame_stack)
+
+
+def check_spaces(plans: list[StagePlan]) -> None:
+    """Make each stage's env once: unknown ids fail now, and strict hand-overs need equal spaces."""
+    spaces = []
+    for plan in plans:
+        env = make_env(plan.env)
+        spaces.append((env.observation_space, env.action_space, plan.frame_stack))
+        env.close()
+    for previous, (plan, current) in zip(spaces, zip(plans[1:], spaces[1:])):
+        if plan.handover.strict and previous != current:
+            raise MyorlError(f"stage '{plan.name}' has other spaces than the stage before it "
+                             f"(observation {previous[0]} -> {current[0]}, action {previous[1]} -> {current[1]}) "
+                             "and handover.strict=true; set handover.strict=false to copy the matching weights")
+
+
+@dataclass
+class StageResult:
+    """What `stage.json` records."""
+
+    name: str
+    status: str  # converged | budget_exhausted | failed | interrupted
+    reason: str | None  # target | plateau (converged), or what failed
+    timesteps: int
+    metric: str
+    best_metric: float | None
+    best_timestep: int | None
+    wall_seconds: float
+    paths: dict[str, str] = field(default_factory=dict)  # relative to the stage dir
+
+    def line(self, plan: StagePlan) -> str:
+        why = f" ({self.reason})" if self.reason else ""
+        best = "none" if self.best_metric is None else f"{self.best_metric:.4g} @ {self.best_timestep:,}"
+        return (f"stage {plan.index + 1} '{self.name}': {self.status}{why} after {self.timesteps:,} steps, "
+                f"best {self.metric} {best}, {self.wall_seconds:.0f}s")
+
+
+@dataclass
+class Handover:
+    """What a finished stage passes on: a model file and, if it normalised, its statistics."""
+
+    model: Path
+    statistics: Path | None
+
+    @classmethod
+    def of(cls, stage_dir: Path, which: HandoverModel) -> Handover:
+        which = HandoverModel(which).value
+        stats = stage_dir / f"{which}_vecnormalize.pkl"
+        return cls(stage_dir / f"{which}_model.zip", stats if stats.exists() else None)
+
+
+def train_stage(plan: StagePlan, settings: RunSettings, stage_dir: Path, previous_dir: Path | None,
+                tensorboard_dir: Path | None = None) -> StageResult:
+    """Build envs and model, take over the previous stage's weights, train until converged or out of budget."""
+    started = time.monotonic()
+    handover = Handover.of(previous_dir, plan.handover.model) if previous_dir else None
+    stats = load_statistics(handover.statistics) if handover and handover.statistics else None
+    seed = settings.seed + plan.index
+    train_env, eval_env = build_envs(plan.env, n_envs=settings.n_envs, kind=settings.vec_env, seed=seed,
+                                     normalize=plan.normalize, gamma=plan.algo.gamma,
+                                     frame_stack=plan.frame_stack, normalize_stats=stats)
+    try:
+        model = build_model(plan.algo, train_env, seed=seed, device=settings.device,
+                            tensorboard_log=str(tensorboard_dir) if tensorboard_dir else None)
+        if handover:
+            hand_over(handover.model, model, strict=plan.handover.strict)
+
+        def save_best() -> None:  # the model and the statistics of this very moment
+            files.save_model(model, stage_dir / "best_model.zip")
+            files.save_statistics(train_env, stage_dir / "best_vecnormalize.pkl")
+
+        check = ConvergenceCheck(plan.convergence)
+        callback = EvaluationCallback(eval_env, plan.eval, check, EvalRecord(), stage_dir / "evaluations.npz",
+                                      on_best=save_best)
+        model.learn(total_timesteps=plan.budget, callback=callback, progress_bar=settings.progress,
+                    tb_log_name=plan.dirname)
+        files.save_model(model, stage_dir / "last_model.zip")
+        files.save_statistics(train_env, stage_dir / "last_vecnormalize.pkl")
+    finally:
+        train_env.close()
+        eval_env.close()
+    result = StageResult(
+        name=plan.name, status="converged" if callback.reason else "budget_exhausted", reason=callback.reason,
+        timesteps=model.num_timesteps, metric=Metric(plan.convergence.metric).value,
+        best_metric=check.best if check.best_timestep is not None else None,
+        best_timestep=check.best_timestep, wall_seconds=round(time.monotonic() - started, 2),
+        paths={p.name.split(".")[0]: p.name for p in sorted(stage_dir.iterdir()) if not p.name.startswith(".")},
+    )
+    files.write_json(stage_dir / "stage.json", asdict(result))
+    return result
