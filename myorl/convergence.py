@@ -95,7 +95,7 @@ class EvaluationCallback(BaseCallback):
 
     def __init__(self, eval_env: VecEnv, eval_cfg: EvalConfig, check: ConvergenceCheck, record: EvalRecord,
                  evaluations_path: Path, on_best: Callable[[], None],
-                 on_eval: Callable[[int, Evaluation], None] | None = None):
+                 on_eval: Callable[[int, Evaluation, float], None] | None = None):
         super().__init__()
         self.eval_env, self.eval_cfg, self.check, self.record = eval_env, eval_cfg, check, record
         self.evaluations_path, self.on_best, self.on_eval = evaluations_path, on_best, on_eval
@@ -127,4 +127,4 @@ class EvaluationCallback(BaseCallback):
         self.logger.record("eval/metric", value)
         self.logger.dump(self.num_timesteps)
         if self.on_eval is not None:
-            self.on_eval(self.num_timesteps, evaluation)
+            self.on_eval(self.num_timesteps, evaluation, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from myorl.config import (
     RunSettings,
 )
 from myorl.errors import MyorlError
+from myorl.observers import Observer, Observers
 from myorl.stage import StagePlan, StageResult, check_spaces, plan_stage, train_stage
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class Experiment:
     settings: RunSettings = field(default_factory=RunSettings)
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     handover: HandoverConfig = field(default_factory=HandoverConfig)
+    observers: list[Observer] = field(default_factory=list)  # tracking, sweeps
 
     def plans(self) -> list[StagePlan]:
         """Every stage resolved and validated: bad input fails here, before any training."""
@@ -52,21 +55,38 @@ class Experiment:
         return plans
 
     def run(self) -> Summary:
+        """Train every stage in order; each starts from the one before. Returns the summary."""
         plans = self.plans()
         out = Path(self.output_dir)
         files.write_text(out / "experiment.yaml", OmegaConf.to_yaml(OmegaConf.structured(self.as_config())))
         torch.set_num_threads(self.settings.torch_threads)
+        observer = Observers(self.observers)
+        observer.experiment_started(self, out)
         results: list[StageResult] = []
-        previous_dir: Path | None = None
-        for plan in plans:
-            log.info("stage %d/%d '%s': %s, budget %s steps", plan.index + 1, len(plans), plan.name,
-                     plan.env.id, f"{plan.budget:,}")
-            stage_dir = out / "stages" / plan.dirname
-            result = train_stage(plan, self.settings, stage_dir, previous_dir, tensorboard_dir=out / "tensorboard")
-            results.append(result)
-            log.info(result.line(plan))
-            previous_dir = stage_dir
-        summary = Summary(self.curriculum.name, results[-1].best_metric, results)
+        previous_dir, offset, error = None, 0, None
+        try:
+            for plan in plans:
+                log.info("stage %d/%d '%s': %s, budget %s steps", plan.index + 1, len(plans), plan.name,
+                         plan.env.id, f"{plan.budget:,}")
+                stage_dir = out / "stages" / plan.dirname
+                result = train_stage(plan, self.settings, stage_dir, previous_dir, observer, offset,
+                                     tensorboard_dir=out / "tensorboard")
+                log.info(result.line(plan))
+                results.append(result)
+                previous_dir, offset = stage_dir, offset + result.timesteps
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            summary = self._summarise(out, results)
+            observer.experiment_ended(summary, error)
+        return summary
+
+    def _summarise(self, out: Path, results: list[StageResult]) -> Summary:
+        """`summary.json` from the stage records on disk (so an interrupted stage is in it too)."""
+        records = [json.loads(p.read_text()) for p in sorted((out / "stages").glob("*/stage.json"))]
+        stages = [StageResult(**r) for r in records] or results
+        summary = Summary(self.curriculum.name, stages[-1].best_metric if stages else None, stages)
         files.write_json(out / "summary.json", asdict(summary))
         return summary
 

@@ -7,6 +7,8 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from stable_baselines3.common.logger import Logger, configure
+
 from myorl import files
 from myorl.algos import algo_config, build_model
 from myorl.config import (
@@ -24,7 +26,9 @@ from myorl.config import (
 from myorl.convergence import ConvergenceCheck, EvalRecord, EvaluationCallback
 from myorl.envs import build_envs, load_statistics, make_env
 from myorl.errors import MyorlError
+from myorl.evaluation import Evaluation
 from myorl.handover import hand_over
+from myorl.observers import EvalEvent, Observer, stop_status
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +126,12 @@ class Handover:
 
 
 def train_stage(plan: StagePlan, settings: RunSettings, stage_dir: Path, previous_dir: Path | None,
-                tensorboard_dir: Path | None = None) -> StageResult:
-    """Build envs and model, take over the previous stage's weights, train until converged or out of budget."""
+                observer: Observer, offset: int = 0, tensorboard_dir: Path | None = None) -> StageResult:
+    """Build envs and model, take over the previous stage's weights, train until converged or out of budget.
+
+    Whatever stops the stage early (an observer's exception, Ctrl-C, a crash) still leaves its last
+    model and a `stage.json` saying why, then propagates.
+    """
     started = time.monotonic()
     handover = Handover.of(previous_dir, plan.handover.model) if previous_dir else None
     stats = load_statistics(handover.statistics) if handover and handover.statistics else None
@@ -131,9 +139,11 @@ def train_stage(plan: StagePlan, settings: RunSettings, stage_dir: Path, previou
     train_env, eval_env = build_envs(plan.env, n_envs=settings.n_envs, kind=settings.vec_env, seed=seed,
                                      normalize=plan.normalize, gamma=plan.algo.gamma,
                                      frame_stack=plan.frame_stack, normalize_stats=stats)
+    model = None
     try:
-        model = build_model(plan.algo, train_env, seed=seed, device=settings.device,
-                            tensorboard_log=str(tensorboard_dir) if tensorboard_dir else None)
+        model = build_model(plan.algo, train_env, seed=seed, device=settings.device)
+        model.set_logger(configure(str(tensorboard_dir / plan.dirname), ["tensorboard"]) if tensorboard_dir
+                         else Logger(None, []))
         if handover:
             hand_over(handover.model, model, strict=plan.handover.strict)
 
@@ -141,22 +151,38 @@ def train_stage(plan: StagePlan, settings: RunSettings, stage_dir: Path, previou
             files.save_model(model, stage_dir / "best_model.zip")
             files.save_statistics(train_env, stage_dir / "best_vecnormalize.pkl")
 
+        def evaluated(timesteps: int, evaluation: Evaluation, metric: float) -> None:
+            observer.evaluated(EvalEvent(plan, timesteps, offset + timesteps, metric, evaluation))
+
         check = ConvergenceCheck(plan.convergence)
         callback = EvaluationCallback(eval_env, plan.eval, check, EvalRecord(), stage_dir / "evaluations.npz",
-                                      on_best=save_best)
-        model.learn(total_timesteps=plan.budget, callback=callback, progress_bar=settings.progress,
-                    tb_log_name=plan.dirname)
-        files.save_model(model, stage_dir / "last_model.zip")
-        files.save_statistics(train_env, stage_dir / "last_vecnormalize.pkl")
+                                      on_best=save_best, on_eval=evaluated)
+        observer.stage_started(plan, model, stage_dir, offset)
+        try:
+            model.learn(total_timesteps=plan.budget, callback=callback, progress_bar=settings.progress)
+            status, reason = ("converged", callback.reason) if callback.reason else ("budget_exhausted", None)
+        except BaseException as exc:
+            status, reason = stop_status(exc)
+            _finish(plan, model, train_env, check, stage_dir, started, status, reason, observer)
+            raise
+        return _finish(plan, model, train_env, check, stage_dir, started, status, reason, observer)
     finally:
         train_env.close()
         eval_env.close()
+
+
+def _finish(plan: StagePlan, model, train_env, check: ConvergenceCheck, stage_dir: Path, started: float,
+            status: str, reason: str | None, observer: Observer) -> StageResult:
+    """Save the last model and `stage.json`, tell the observers."""
+    files.save_model(model, stage_dir / "last_model.zip")
+    files.save_statistics(train_env, stage_dir / "last_vecnormalize.pkl")
     result = StageResult(
-        name=plan.name, status="converged" if callback.reason else "budget_exhausted", reason=callback.reason,
-        timesteps=model.num_timesteps, metric=Metric(plan.convergence.metric).value,
+        name=plan.name, status=status, reason=reason, timesteps=model.num_timesteps,
+        metric=Metric(plan.convergence.metric).value,
         best_metric=check.best if check.best_timestep is not None else None,
         best_timestep=check.best_timestep, wall_seconds=round(time.monotonic() - started, 2),
         paths={p.name.split(".")[0]: p.name for p in sorted(stage_dir.iterdir()) if not p.name.startswith(".")},
     )
     files.write_json(stage_dir / "stage.json", asdict(result))
+    observer.stage_ended(plan, result, stage_dir)
     return result
