@@ -156,6 +156,7 @@ class TrackingConfig:
     entity: str | None = None
     tags: list[str] = field(default_factory=list)
     notes: str | None = None
+    log_models: bool = True  # the stage's models and statistics as a W&B model artifact
 
 
 # --------------------------------------------------------------------------- the run

@@ -24,6 +24,7 @@ from myorl.config import (
 from myorl.errors import MyorlError
 from myorl.observers import Observer, Observers
 from myorl.stage import StagePlan, StageResult, check_spaces, plan_stage, train_stage
+from myorl.tracking import make_tracker
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +96,15 @@ class Experiment:
                 "handover": asdict(self.handover), **asdict(self.settings)}
 
     @classmethod
-    def from_config(cls, cfg: MyorlConfig | DictConfig | dict, output_dir: Path | str) -> Experiment:
-        """From a composed Hydra config (or the same keys as a dict / MyorlConfig)."""
+    def from_config(cls, cfg: MyorlConfig | DictConfig | dict, output_dir: Path | str,
+                    sweep: str | None = None) -> Experiment:
+        """From a composed Hydra config (or the same keys as a dict / MyorlConfig), tracker included."""
         merged = OmegaConf.merge(OmegaConf.structured(MyorlConfig), cfg)
+        resolved = OmegaConf.to_container(merged, resolve=True, enum_to_str=True)
         algo = algo_config(OmegaConf.to_container(merged.algo, resolve=True))  # type: ignore[arg-type]
         merged.algo = {}
         obj: MyorlConfig = OmegaConf.to_object(merged)  # type: ignore[assignment]
         settings = RunSettings(**{k: getattr(obj, k) for k in RunSettings.__dataclass_fields__})
+        tracker = make_tracker(obj.tracking, resolved, sweep)  # type: ignore[arg-type]
         return cls(curriculum=obj.curriculum, algo=algo, output_dir=Path(output_dir), settings=settings,
-                   normalize=obj.normalize, handover=obj.handover)
+                   normalize=obj.normalize, handover=obj.handover, observers=[tracker] if tracker else [])

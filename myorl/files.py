@@ -44,6 +44,10 @@ def write_json(path: Path, obj: Any) -> Path:
     return write_bytes(path, (json.dumps(obj, indent=2, default=str) + "\n").encode())
 
 
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
 def write_text(path: Path, text: str) -> Path:
     return write_bytes(path, text.encode())
 

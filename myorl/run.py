@@ -8,6 +8,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from myorl.config import register_configs
@@ -30,11 +31,13 @@ def main(cfg: DictConfig) -> float | None:
         print(f"myorl: no curriculum chosen; add +curriculum=NAME, one of: {', '.join(shipped_curricula())}",
               file=sys.stderr)
         sys.exit(2)
-    experiment = Experiment.from_config(cfg, output_dir=HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    sweep = hydra_cfg.sweep.dir if hydra_cfg.mode == RunMode.MULTIRUN else None  # groups a sweep's runs in W&B
+    experiment = Experiment.from_config(cfg, output_dir=hydra_cfg.runtime.output_dir, sweep=sweep)
     try:
         summary = experiment.run()
     except MyorlError as err:
-        log.error("myorl: %s", err)
+        print(f"myorl: error: {err}", file=sys.stderr)
         sys.exit(1)
     log.info("objective (%s of the last stage): %s -> %s", summary.stages[-1].metric, summary.objective,
              experiment.output_dir)

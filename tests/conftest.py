@@ -38,7 +38,7 @@ def stage(name: str, env_id: str = "InvertedPendulum-v5", budget: int = 256, fre
 
 def tiny_experiment(tmp_path: Path, stages: list[dict], overrides: list[str] = (), **top: Any) -> Experiment:
     """An Experiment from the shipped primary config, a tiny PPO and the given stages."""
-    cfg = compose_config([*TINY_ALGO, "progress=false", *overrides])
+    cfg = compose_config([*TINY_ALGO, "progress=false", "tracking=none", *overrides])
     cfg = OmegaConf.merge(cfg, {"curriculum": {"name": "tiny", "stages": stages}, **top})
     return Experiment.from_config(cfg, output_dir=tmp_path / "run")
 
