@@ -161,6 +161,12 @@ class TrackingConfig:
 
 # --------------------------------------------------------------------------- the run
 @dataclass
+class CheckpointConfig:
+    freq: int | None = None  # env steps between checkpoints; None: at every evaluation
+    keep: int = 2  # newest checkpoints kept per stage
+
+
+@dataclass
 class RunSettings:
     """How to run, independent of what is trained."""
 
@@ -171,6 +177,7 @@ class RunSettings:
     max_timesteps: int | None = None  # caps every stage's budget (smoke runs)
     torch_threads: int = 1  # small MLPs train fastest, and reproducibly, on one thread
     progress: bool = True  # a progress bar per stage
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
 
 
 @dataclass
@@ -182,7 +189,7 @@ class MyorlConfig(RunSettings):
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     handover: HandoverConfig = field(default_factory=HandoverConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
-    resume: bool = False
+    resume: bool = False  # continue the run in hydra.run.dir: finished stages skipped, the rest from checkpoints
 
 
 ALGO_SCHEMAS: dict[str, type[PPOConfig]] = {"ppo": PPOConfig, "recurrent_ppo": RecurrentPPOConfig}

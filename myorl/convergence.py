@@ -128,3 +128,20 @@ class EvaluationCallback(BaseCallback):
         self.logger.dump(self.num_timesteps)
         if self.on_eval is not None:
             self.on_eval(self.num_timesteps, evaluation, value)
+
+
+class EveryNSteps(BaseCallback):
+    """Calls `fn` every `n` env steps (all envs together)."""
+
+    def __init__(self, n: int, fn: Callable[[], None]):
+        super().__init__()
+        self.n, self.fn, self.last = n, fn, 0
+
+    def _init_callback(self) -> None:
+        self.last = self.num_timesteps
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps - self.last >= self.n:
+            self.last = self.num_timesteps
+            self.fn()
+        return True

@@ -26,12 +26,13 @@ from stable_baselines3.common.vec_env import (
 import myorl.baoding  # noqa: F401  (registers myorl/Baoding-v1)
 from myorl.config import EnvConfig, NormalizeConfig, VecEnvKind
 from myorl.errors import MyorlError
+from myorl.faults import MujocoInstability, VecFaultCheck
 
 
 def make_env(env: EnvConfig) -> gym.Env:
     """One Monitor-wrapped env; unknown ids raise a MyorlError that names the fix."""
     try:
-        return Monitor(gym.make(env.id, **dict(env.kwargs)))
+        return Monitor(MujocoInstability(gym.make(env.id, **dict(env.kwargs))))
     except gym.error.Error as exc:  # NameNotFound, VersionNotFound, NamespaceNotFound, ...
         raise MyorlError(
             f"unknown env id '{env.id}' ({exc}). Use a registered Gymnasium id, or 'module:Id' "
@@ -71,8 +72,8 @@ def build_envs(
     them (SB3's `sync_envs_normalization` copies them before each evaluation); its rewards stay raw.
     `normalize_stats`, when given, seeds the training statistics (hand-over from an earlier stage).
     """
-    train = make_vec_env(env, n_envs, kind, seed)
-    evaluation = make_vec_env(env, 1, VecEnvKind.dummy, seed + 10_000)
+    train = VecFaultCheck(make_vec_env(env, n_envs, kind, seed), env.id)
+    evaluation = VecFaultCheck(make_vec_env(env, 1, VecEnvKind.dummy, seed + 10_000), env.id)
     if normalize.obs or normalize.reward:
         train = VecNormalize(
             train,

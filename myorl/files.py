@@ -32,9 +32,11 @@ def write_bytes(path: Path, data: bytes) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if not isinstance(exc, OSError):
+            raise
         raise MyorlError(f"could not write '{path}': {exc.strerror or exc}; free disk space or choose a "
                          "writable run dir (hydra.run.dir=...)") from None
     return path

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import shlex
+import signal
 import sys
 from pathlib import Path
 
@@ -25,6 +27,16 @@ def shipped_curricula() -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / "curriculum").glob("*.yaml"))
 
 
+def _interrupt(signum: int, _frame) -> None:
+    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+
+def resume_command(experiment: Experiment) -> str:
+    """The command line that continues this run where it stopped."""
+    args = [a for a in sys.argv[1:] if not a.startswith(("resume=", "hydra.run.dir="))]
+    return shlex.join(["python", "-m", "myorl.run", *args, f"hydra.run.dir={experiment.output_dir}", "resume=true"])
+
+
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
     if OmegaConf.is_missing(cfg, "curriculum"):
@@ -34,11 +46,16 @@ def main(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     sweep = hydra_cfg.sweep.dir if hydra_cfg.mode == RunMode.MULTIRUN else None  # groups a sweep's runs in W&B
     experiment = Experiment.from_config(cfg, output_dir=hydra_cfg.runtime.output_dir, sweep=sweep)
+    signal.signal(signal.SIGTERM, _interrupt)  # Slurm preemption: stop like Ctrl-C, with a checkpoint
     try:
         summary = experiment.run()
     except MyorlError as err:
         print(f"myorl: error: {err}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt as stop:
+        print(f"myorl: {stop or 'interrupted'}; checkpoint saved. Resume with:\n  {resume_command(experiment)}",
+              file=sys.stderr)
+        sys.exit(130)
     log.info("objective (%s of the last stage): %s -> %s", summary.stages[-1].metric, summary.objective,
              experiment.output_dir)
     return summary.objective

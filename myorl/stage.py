@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -10,7 +11,8 @@ from pathlib import Path
 from stable_baselines3.common.logger import Logger, configure
 
 from myorl import files
-from myorl.algos import algo_config, build_model
+from myorl.algos import ALGORITHMS, algo_config, build_model, hyperparameters
+from myorl.checkpoints import Checkpoint, latest_checkpoint, remove_partial_files, save_checkpoint
 from myorl.config import (
     ConvergenceConfig,
     EnvConfig,
@@ -23,11 +25,12 @@ from myorl.config import (
     RunSettings,
     StageConfig,
 )
-from myorl.convergence import ConvergenceCheck, EvalRecord, EvaluationCallback
+from myorl.convergence import ConvergenceCheck, EvalRecord, EvaluationCallback, EveryNSteps
 from myorl.envs import build_envs, load_statistics, make_env
 from myorl.errors import MyorlError
 from myorl.evaluation import Evaluation
-from myorl.handover import hand_over
+from myorl.faults import FiniteWeights
+from myorl.handover import hand_over, read_model
 from myorl.observers import EvalEvent, Observer, stop_status
 
 log = logging.getLogger(__name__)
@@ -103,6 +106,7 @@ class StageResult:
     best_timestep: int | None
     wall_seconds: float
     paths: dict[str, str] = field(default_factory=dict)  # relative to the stage dir
+    resumed_from_timesteps: int | None = None  # the checkpoint this stage went on from, if resumed
 
     def line(self, plan: StagePlan) -> str:
         why = f" ({self.reason})" if self.reason else ""
@@ -126,53 +130,82 @@ class Handover:
 
 
 def train_stage(plan: StagePlan, settings: RunSettings, stage_dir: Path, previous_dir: Path | None,
-                observer: Observer, offset: int = 0, tensorboard_dir: Path | None = None) -> StageResult:
-    """Build envs and model, take over the previous stage's weights, train until converged or out of budget.
+                observer: Observer, offset: int = 0, tensorboard_dir: Path | None = None,
+                resume: bool = False) -> StageResult:
+    """Build envs and model, start from the previous stage's weights (or, resuming, from this stage's
+    latest checkpoint), train until converged or out of budget.
 
-    Whatever stops the stage early (an observer's exception, Ctrl-C, a crash) still leaves its last
-    model and a `stage.json` saying why, then propagates.
+    Whatever stops the stage early (an observer's exception, a fault, Ctrl-C/SIGTERM, a crash) still
+    leaves a checkpoint, its last model and a `stage.json` saying why, then propagates.
     """
     started = time.monotonic()
+    remove_partial_files(stage_dir)
+    ckpt = latest_checkpoint(stage_dir) if resume else None
     handover = Handover.of(previous_dir, plan.handover.model) if previous_dir else None
-    stats = load_statistics(handover.statistics) if handover and handover.statistics else None
+    stats_file = ckpt.statistics if ckpt else (handover.statistics if handover else None)
     seed = settings.seed + plan.index
     train_env, eval_env = build_envs(plan.env, n_envs=settings.n_envs, kind=settings.vec_env, seed=seed,
-                                     normalize=plan.normalize, gamma=plan.algo.gamma,
-                                     frame_stack=plan.frame_stack, normalize_stats=stats)
-    model = None
+                                     normalize=plan.normalize, gamma=plan.algo.gamma, frame_stack=plan.frame_stack,
+                                     normalize_stats=load_statistics(stats_file) if stats_file else None)
     try:
-        model = build_model(plan.algo, train_env, seed=seed, device=settings.device)
+        if ckpt:
+            model = load_model(plan.algo, ckpt.model, train_env, settings.device)
+            check = ConvergenceCheck(plan.convergence, **ckpt.state["check"])
+            record = EvalRecord(**ckpt.state["record"])
+            log.info("stage '%s': resumed from its checkpoint at %s steps", plan.name, f"{ckpt.timesteps:,}")
+        else:
+            model = build_model(plan.algo, train_env, seed=seed, device=settings.device)
+            check, record = ConvergenceCheck(plan.convergence), EvalRecord()
+            if handover:
+                hand_over(handover.model, model, strict=plan.handover.strict)
         model.set_logger(configure(str(tensorboard_dir / plan.dirname), ["tensorboard"]) if tensorboard_dir
                          else Logger(None, []))
-        if handover:
-            hand_over(handover.model, model, strict=plan.handover.strict)
 
         def save_best() -> None:  # the model and the statistics of this very moment
             files.save_model(model, stage_dir / "best_model.zip")
             files.save_statistics(train_env, stage_dir / "best_vecnormalize.pkl")
 
+        def checkpoint() -> None:
+            state = {"check": check.state(), "record": asdict(record), "started_at": ckpt.timesteps if ckpt else 0}
+            save_checkpoint(stage_dir, model, train_env, state, settings.checkpoint.keep)
+
         def evaluated(timesteps: int, evaluation: Evaluation, metric: float) -> None:
+            if settings.checkpoint.freq is None:
+                checkpoint()
             observer.evaluated(EvalEvent(plan, timesteps, offset + timesteps, metric, evaluation))
 
-        check = ConvergenceCheck(plan.convergence)
-        callback = EvaluationCallback(eval_env, plan.eval, check, EvalRecord(), stage_dir / "evaluations.npz",
-                                      on_best=save_best, on_eval=evaluated)
+        callbacks = [EvaluationCallback(eval_env, plan.eval, check, record, stage_dir / "evaluations.npz",
+                                        on_best=save_best, on_eval=evaluated), FiniteWeights()]
+        if settings.checkpoint.freq:
+            callbacks.append(EveryNSteps(settings.checkpoint.freq, checkpoint))
         observer.stage_started(plan, model, stage_dir, offset)
         try:
-            model.learn(total_timesteps=plan.budget, callback=callback, progress_bar=settings.progress)
-            status, reason = ("converged", callback.reason) if callback.reason else ("budget_exhausted", None)
+            model.learn(total_timesteps=plan.budget - model.num_timesteps, callback=callbacks,
+                        progress_bar=settings.progress, reset_num_timesteps=False)
+            reason = callbacks[0].reason
+            status = "converged" if reason else "budget_exhausted"
         except BaseException as exc:
             status, reason = stop_status(exc)
-            _finish(plan, model, train_env, check, stage_dir, started, status, reason, observer)
+            with contextlib.suppress(MyorlError):  # a full disk must not hide the original error
+                checkpoint()
+                _finish(plan, model, train_env, check, stage_dir, started, status, reason, observer, ckpt)
             raise
-        return _finish(plan, model, train_env, check, stage_dir, started, status, reason, observer)
+        return _finish(plan, model, train_env, check, stage_dir, started, status, reason, observer, ckpt)
     finally:
-        train_env.close()
-        eval_env.close()
+        for env in (train_env, eval_env):
+            with contextlib.suppress(Exception):  # workers may already be gone after Ctrl-C
+                env.close()
+
+
+def load_model(algo: PPOConfig, path: Path, env, device: str):
+    """A checkpointed model, attached to the (rebuilt) training env."""
+    read_model(path)  # a clear error for a missing or corrupt file
+    custom = {k: v for k, v in hyperparameters(algo).items() if k not in ("policy", "policy_kwargs")}
+    return ALGORITHMS[algo.name].load(path, env=env, device=device, custom_objects=custom)
 
 
 def _finish(plan: StagePlan, model, train_env, check: ConvergenceCheck, stage_dir: Path, started: float,
-            status: str, reason: str | None, observer: Observer) -> StageResult:
+            status: str, reason: str | None, observer: Observer, ckpt: Checkpoint | None) -> StageResult:
     """Save the last model and `stage.json`, tell the observers."""
     files.save_model(model, stage_dir / "last_model.zip")
     files.save_statistics(train_env, stage_dir / "last_vecnormalize.pkl")
@@ -181,7 +214,9 @@ def _finish(plan: StagePlan, model, train_env, check: ConvergenceCheck, stage_di
         metric=Metric(plan.convergence.metric).value,
         best_metric=check.best if check.best_timestep is not None else None,
         best_timestep=check.best_timestep, wall_seconds=round(time.monotonic() - started, 2),
-        paths={p.name.split(".")[0]: p.name for p in sorted(stage_dir.iterdir()) if not p.name.startswith(".")},
+        resumed_from_timesteps=ckpt.timesteps if ckpt else None,
+        paths={p.name.split(".")[0]: p.name for p in sorted(stage_dir.iterdir())
+               if p.is_file() and not p.name.startswith(".")},
     )
     files.write_json(stage_dir / "stage.json", asdict(result))
     observer.stage_ended(plan, result, stage_dir)

@@ -87,9 +87,11 @@ class WandbTracker(Observer):
         tags = [exp.curriculum.name, plan.algo.name, plan.env.id, *self.cfg.tags]
         if self.sweep:
             tags.append(f"sweep:{self.sweep}")
+        previous = stage_dir / "tracking.json"  # a resumed stage continues its own W&B run
+        run_id = files.read_json(previous).get("id") if previous.exists() else None
         try:
             self.run = wandb.init(
-                project=self.cfg.project, entity=self.cfg.entity, mode=self.cfg.mode, dir=str(self.out),
+                id=run_id, resume="allow" if run_id else None, project=self.cfg.project, entity=self.cfg.entity, mode=self.cfg.mode, dir=str(self.out),
                 group=self.group, job_type=plan.name, name=f"{exp.curriculum.name}/{plan.name}/seed{seed}",
                 tags=[t[:64] for t in tags], notes=self.cfg.notes, reinit="create_new",
                 config={"run": self.config, "stage": asdict(plan), "sb3": effective_hyperparameters(model),

@@ -43,6 +43,15 @@ def tiny_experiment(tmp_path: Path, stages: list[dict], overrides: list[str] = (
     return Experiment.from_config(cfg, output_dir=tmp_path / "run")
 
 
+def write_curriculum(tmp_path: Path, name: str, stages: list[dict]) -> Path:
+    """A curriculum file of one's own under `tmp_path/conf` (for --config-dir); returns that conf dir."""
+    conf = tmp_path / "conf"
+    (conf / "curriculum").mkdir(parents=True, exist_ok=True)
+    body = OmegaConf.to_yaml({"curriculum": {"name": name, "stages": stages}})
+    (conf / "curriculum" / f"{name}.yaml").write_text("# @package _global_\n" + body)
+    return conf
+
+
 def run_cli(args: list[str], cwd: Path, timeout: float = 600, env: dict | None = None):
     """`python -m myorl.run ARGS` in a subprocess, as a user types it."""
     return subprocess.run([sys.executable, "-m", "myorl.run", *args], cwd=cwd, capture_output=True, text=True,

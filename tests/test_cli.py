@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import ROOT, TINY_ALGO, run_cli
+from conftest import ROOT, TINY_ALGO, run_cli, stage, write_curriculum
 
 
 def no_traceback(proc):
@@ -38,9 +38,10 @@ def test_bad_config_fails_in_composition(tmp_path, override, expected):
     ("max_timesteps=-5", "max_timesteps must be positive"),
     ("curriculum.stages.0.eval.freq=1000000", "eval.freq 1000000 is larger than max_timesteps"),
     ("+curriculum.stages.0.algo.learnin_rate=1", "learnin_rate"),
+    ("curriculum.stages.1.env.id=InvertedDoublePendulum-v5 handover.strict=true", "handover.strict=false"),
 ])
 def test_bad_values_fail_before_training(tmp_path, override, expected):
-    proc = run_cli(["+curriculum=demo", override, f"hydra.run.dir={tmp_path}/run"], cwd=ROOT)
+    proc = run_cli(["+curriculum=demo", *override.split(), f"hydra.run.dir={tmp_path}/run"], cwd=ROOT)
     assert proc.returncode != 0 and no_traceback(proc), proc.stderr
     assert expected in proc.stderr + proc.stdout
     assert not (tmp_path / "run" / "stages").exists()
@@ -52,14 +53,10 @@ def test_unknown_curriculum(tmp_path):
 
 
 def test_cli_run_with_a_curriculum_of_ones_own(tmp_path):
-    conf = tmp_path / "my_conf" / "curriculum"
-    conf.mkdir(parents=True)
-    (conf / "mine.yaml").write_text(
-        "# @package _global_\ncurriculum:\n  name: mine\n  stages:\n"
-        "    - {name: a, env: {id: 'gymnasium.envs.mujoco:InvertedPendulum-v5'}, max_timesteps: 128,"
-        " eval: {freq: 128, episodes: 2}}\n")
+    conf = write_curriculum(tmp_path, "mine", [stage("a", env_id="gymnasium.envs.mujoco:InvertedPendulum-v5",
+                                                    budget=128, freq=128)])
     run = tmp_path / "run"
-    proc = run_cli(["--config-dir", str(tmp_path / "my_conf"), "+curriculum=mine", *TINY_ALGO, "progress=false",
+    proc = run_cli(["--config-dir", str(conf), "+curriculum=mine", *TINY_ALGO, "progress=false",
                     "vec_env=subproc", "n_envs=2", f"hydra.run.dir={run}"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((run / "summary.json").read_text())

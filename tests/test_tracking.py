@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TINY_ALGO, run_cli
+from conftest import ROOT, TINY_ALGO, run_cli, stage, write_curriculum
 
 WANDB = str(Path(sys.executable).parent / "wandb")
 
@@ -21,14 +21,9 @@ def inspect(run_dir: Path) -> tuple[dict, list[dict]]:
 
 
 def two_stage(tmp_path, *extra, multirun=False):
-    conf = tmp_path / "conf" / "curriculum"
-    conf.mkdir(parents=True)
-    (conf / "two.yaml").write_text(
-        "# @package _global_\ncurriculum:\n  name: two\n  stages:\n"
-        "    - {name: first, env: {id: InvertedPendulum-v5}, max_timesteps: 128, eval: {freq: 64, episodes: 2}}\n"
-        "    - {name: second, env: {id: InvertedPendulum-v5}, max_timesteps: 128, eval: {freq: 64, episodes: 2}}\n")
+    conf = write_curriculum(tmp_path, "two", [stage("first", budget=128, freq=64), stage("second", budget=128, freq=64)])
     run = tmp_path / "run"
-    proc = run_cli([*(["-m"] if multirun else []), "--config-dir", str(tmp_path / "conf"), "+curriculum=two", *TINY_ALGO, "progress=false",
+    proc = run_cli([*(["-m"] if multirun else []), "--config-dir", str(conf), "+curriculum=two", *TINY_ALGO, "progress=false",
                     f"hydra.run.dir={run}", *extra], cwd=ROOT, env={"WANDB_SILENT": "true", "PYTHONPATH": str(Path(__file__).parent)})
     return run, proc
 

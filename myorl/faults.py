@@ -1,0 +1,86 @@
+"""Detect numerical faults early: NaN/inf in observations, rewards or weights, MuJoCo instability.
+
+A fault ends the stage with status `failed` (the best model so far stays on disk). SB3's VecCheckNan
+raises a generic ValueError without naming the env or a fix; these checks say what happened.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+
+from myorl.errors import MyorlError
+
+
+class StageFault(MyorlError):
+    """A numerical fault during training."""
+
+
+class MujocoInstability(gym.Wrapper):
+    """Marks a step `info["mujoco_unstable"]` when MuJoCo warned of a bad acceleration (and reset itself)."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self._warnings = 0
+
+    def _count(self) -> int:
+        data = getattr(self.env.unwrapped, "data", None)
+        warning = getattr(data, "warning", None)
+        try:
+            import mujoco
+
+            return int(warning[mujoco.mjtWarning.mjWARN_BADQACC].number) if warning is not None else 0
+        except (AttributeError, IndexError, TypeError):
+            return 0
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        count = self._count()
+        if count > self._warnings:
+            info = {**info, "mujoco_unstable": True}
+        self._warnings = count
+        return obs, reward, terminated, truncated, info
+
+
+class VecFaultCheck(VecEnvWrapper):
+    """Raises a StageFault on non-finite observations or rewards, or an unstable MuJoCo simulation."""
+
+    def __init__(self, venv: VecEnv, env_id: str):
+        super().__init__(venv)
+        self.env_id = env_id
+
+    def reset(self):
+        obs = self.venv.reset()
+        self._check(obs, None, [])
+        return obs
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        self._check(obs, rewards, infos)
+        return obs, rewards, dones, infos
+
+    def _check(self, obs, rewards, infos) -> None:
+        if not np.all(np.isfinite(obs)):
+            raise StageFault(f"env '{self.env_id}' returned a NaN/inf observation (an unstable simulation?); "
+                             "check the env kwargs or lower the action scale")
+        if rewards is not None and not np.all(np.isfinite(rewards)):
+            raise StageFault(f"env '{self.env_id}' returned a NaN/inf reward; check its reward terms")
+        if any(info.get("mujoco_unstable") for info in infos):
+            raise StageFault(f"MuJoCo simulation of '{self.env_id}' became unstable (bad acceleration); "
+                             "check the env kwargs (timestep, frame_skip, masses)")
+
+
+class FiniteWeights(BaseCallback):
+    """Stops with a StageFault once a training update left NaN/inf in the policy (a diverged loss)."""
+
+    def _on_rollout_start(self) -> None:
+        for name, param in self.model.policy.named_parameters():
+            if not torch.isfinite(param).all():
+                raise StageFault(f"the policy's '{name}' became NaN/inf in training (the loss diverged); "
+                                 "lower algo.learning_rate or algo.max_grad_norm")
+
+    def _on_step(self) -> bool:
+        return True
