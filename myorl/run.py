@@ -8,8 +8,10 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from myorl import sweeps
 from myorl.config import register_configs
 from myorl.errors import MyorlError
 from myorl.experiment import Experiment
@@ -31,10 +33,13 @@ def main(cfg: DictConfig) -> float | None:
               file=sys.stderr)
         sys.exit(2)
     experiment = Experiment.from_config(cfg, output_dir=HydraConfig.get().runtime.output_dir)
+    experiment.observers += sweeps.observers(cfg.optuna)  # reports to its Optuna trial when a sweep set one
     try:
         summary = experiment.run()
     except MyorlError as err:
         log.error("myorl: %s", err)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise  # one failed job of a sweep: the sweeper records it and goes on
         sys.exit(1)
     log.info("objective (%s of the last stage): %s -> %s", summary.stages[-1].metric, summary.objective,
              experiment.output_dir)
