@@ -185,7 +185,7 @@ def test_launchers_run_trials_in_parallel_and_prune_across_processes(tmp_path, l
     trials = by_env(load(sweep))
     assert trials["InvertedPendulum-v5"].state == TrialState.COMPLETE
     assert trials["Pendulum-v1"].state == TrialState.PRUNED  # pruned inside the launcher's worker process
-    assert overlapping(trials["InvertedPendulum-v5"], trials["Pendulum-v1"])  # one batch of two
+    assert overlapping(trials["InvertedPendulum-v5"], trials["Pendulum-v1"])  # asked together: one batch of two
     assert run_status(tmp_path / trials["Pendulum-v1"].user_attrs["run_dirs"][0]) == "pruned"
 
 
