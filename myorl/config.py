@@ -159,6 +159,18 @@ class TrackingConfig:
     log_models: bool = True  # the stage's models and statistics as a W&B model artifact
 
 
+# --------------------------------------------------------------------------- sweeps
+@dataclass
+class OptunaTrialConfig:
+    """The Optuna trial this run belongs to: set by the sweeper (`hydra/sweeper=optuna`) for each job."""
+
+    storage: str | None = None  # Optuna storage URL; null: not a trial
+    study_name: str | None = None
+    trial: int | None = None  # the trial's number in the study
+    report: bool = True  # report evaluations as intermediate values (a trial's first seed); else only check pruning
+    pruner: dict[str, Any] = field(default_factory=dict)  # the study's pruner, as `_target_` and its arguments
+
+
 # --------------------------------------------------------------------------- the run
 @dataclass
 class CheckpointConfig:
@@ -190,6 +202,7 @@ class MyorlConfig(RunSettings):
     handover: HandoverConfig = field(default_factory=HandoverConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     resume: bool = False  # continue the run in hydra.run.dir: finished stages skipped, the rest from checkpoints
+    optuna: OptunaTrialConfig = field(default_factory=OptunaTrialConfig)
 
 
 ALGO_SCHEMAS: dict[str, type[PPOConfig]] = {"ppo": PPOConfig, "recurrent_ppo": RecurrentPPOConfig}

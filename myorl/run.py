@@ -13,6 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from myorl import sweeps
 from myorl.config import register_configs
 from myorl.errors import MyorlError
 from myorl.experiment import Experiment
@@ -44,13 +45,17 @@ def main(cfg: DictConfig) -> float | None:
               file=sys.stderr)
         sys.exit(2)
     hydra_cfg = HydraConfig.get()
-    sweep = hydra_cfg.sweep.dir if hydra_cfg.mode == RunMode.MULTIRUN else None  # groups a sweep's runs in W&B
-    experiment = Experiment.from_config(cfg, output_dir=hydra_cfg.runtime.output_dir, sweep=sweep)
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    experiment = Experiment.from_config(cfg, output_dir=hydra_cfg.runtime.output_dir,
+                                        sweep=hydra_cfg.sweep.dir if multirun else None)  # groups a sweep in W&B
+    experiment.observers += sweeps.observers(cfg.optuna)  # reports to its Optuna trial when a sweep set one
     signal.signal(signal.SIGTERM, _interrupt)  # Slurm preemption: stop like Ctrl-C, with a checkpoint
     try:
         summary = experiment.run()
     except MyorlError as err:
         print(f"myorl: error: {err}", file=sys.stderr)
+        if multirun:
+            raise  # one failed job of a sweep: the sweeper records it and goes on
         sys.exit(1)
     except KeyboardInterrupt as stop:
         print(f"myorl: {stop or 'interrupted'}; checkpoint saved. Resume with:\n  {resume_command(experiment)}",

@@ -1,0 +1,116 @@
+"""Optuna glue for sweeps: a run reporting to its trial (pruning), and a sweep's results.
+
+The sweeper (`hydra_plugins/myorl_optuna_sweeper`, `hydra/sweeper=optuna`) asks Optuna for trials and launches
+one job per trial and seed, possibly in other processes or on other machines (joblib, submitit). Each job
+gets the storage URL, study name and trial number in its `optuna` config section; `observers` turns that
+into a `TrialReporter`, which reports every evaluation at the curriculum's cumulative timesteps and raises
+`optuna.TrialPruned` when the pruner says so. The experiment then records the stage `pruned`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from myorl import files
+from myorl.config import Metric, OptunaTrialConfig
+from myorl.observers import EvalEvent, Observer
+
+if TYPE_CHECKING:
+    import optuna
+
+log = logging.getLogger(__name__)
+
+
+class TrialReporter(Observer):
+    """Reports evaluations to an Optuna trial and stops the run when the trial should be pruned."""
+
+    def __init__(self, trial: optuna.trial.Trial, report: bool = True):
+        self.trial = trial
+        self.report = report
+
+    def evaluated(self, event: EvalEvent) -> None:
+        import optuna
+
+        if self.report and math.isfinite(event.metric):
+            self.trial.report(event.metric, step=event.total_timesteps)
+        if self.trial.should_prune():
+            log.info("trial %d pruned at %s curriculum steps (%s %.4g)", self.trial.number,
+                     f"{event.total_timesteps:,}", Metric(event.plan.convergence.metric).value, event.metric)
+            raise optuna.TrialPruned(f"pruned by {type(self.trial.study.pruner).__name__} at "
+                                     f"{event.total_timesteps} curriculum steps")
+
+
+def attach(link: OptunaTrialConfig) -> optuna.trial.Trial:
+    """The running trial `link` names, from any process that reaches the storage.
+
+    Optuna hands out `Trial` objects only through `study.ask()`; a job launched elsewhere rejoins its trial
+    through the storage API (study id from the name, trial id from the number) and the public constructor.
+    """
+    import optuna
+    from hydra.utils import instantiate
+
+    storage = optuna.storages.get_storage(link.storage)
+    pruner = instantiate(dict(link.pruner)) if link.pruner else optuna.pruners.NopPruner()
+    # The sampler is never asked here: the random one keeps loading the study cheap.
+    study = optuna.load_study(study_name=link.study_name, storage=storage, pruner=pruner,
+                              sampler=optuna.samplers.RandomSampler())
+    study_id = storage.get_study_id_from_name(link.study_name)
+    return optuna.trial.Trial(study, storage.get_trial_id_from_study_id_trial_number(study_id, link.trial))
+
+
+def observers(link: OptunaTrialConfig | Any) -> list[Observer]:
+    """A `TrialReporter` when the run is an Optuna trial (`optuna.storage` set), else nothing."""
+    if not link or link.storage is None:
+        return []
+    return [TrialReporter(attach(link), report=link.report)]
+
+
+# --------------------------------------------------------------------------- a sweep's results
+def results(study: optuna.Study) -> dict[str, Any]:
+    """What `optimization_results.yaml` holds: the best trial and how many trials ended how."""
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    counts = {state.name: sum(t.state == state for t in trials) for state in TrialState if
+              any(t.state == state for t in trials)}
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    best = study.best_trial if complete else None
+    return {"name": "optuna", "study_name": study.study_name, "direction": study.direction.name.lower(),
+            "best_trial": best.number if best else None, "best_value": best.value if best else None,
+            "best_params": dict(best.params) if best else None, "trials": counts}
+
+
+def write_results(study: optuna.Study, path: Path) -> dict[str, Any]:
+    import yaml
+
+    found = results(study)
+    files.write_text(path, yaml.safe_dump(found, sort_keys=False))
+    return found
+
+
+def trials_table(study: optuna.Study) -> str:
+    """Every trial of the study, one line each: number, state, value, seconds, params (best marked *)."""
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    best = study.best_trial.number if any(t.state == TrialState.COMPLETE for t in trials) else None
+    names = sorted({name for t in trials for name in t.params})
+    header = ["trial", "state", "value", "seconds", *names]
+    rows = [header]
+    for t in trials:
+        seconds = t.duration.total_seconds() if t.duration else None
+        rows.append([f"{t.number}{'*' if t.number == best else ''}", t.state.name, _fmt(t.value), _fmt(seconds),
+                     *(_fmt(t.params.get(n)) for n in names)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
