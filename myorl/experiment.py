@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,44 +58,31 @@ class Experiment:
 
     def run(self) -> Summary:
         """Train every stage in order; each starts from the one before. Returns the summary."""
-        plans = self.plans()
-        out = Path(self.output_dir)
-        check_output_dir(out, self.as_config(), self.resume)
-        files.write_text(out / "experiment.yaml", OmegaConf.to_yaml(OmegaConf.structured(self.as_config())))
-        torch.set_num_threads(self.settings.torch_threads)
+        plans, out = self.plans(), Path(self.output_dir)  # bad input fails here, before any training
         observer = Observers(self.observers)
-        observer.experiment_started(self, out)
-        results: list[StageResult] = []
-        previous_dir, offset, error = None, 0, None
-        try:
-            for plan in plans:
-                stage_dir = out / "stages" / plan.dirname
-                result = finished_stage(stage_dir) if self.resume else None
-                if result:
-                    log.info("stage %d/%d '%s': already %s, skipped", plan.index + 1, len(plans), plan.name,
-                             result.status)
-                else:
-                    log.info("stage %d/%d '%s': %s, budget %s steps", plan.index + 1, len(plans), plan.name,
-                             plan.env.id, f"{plan.budget:,}")
-                    result = train_stage(plan, self.settings, stage_dir, previous_dir, observer, offset,
-                                         tensorboard_dir=out / "tensorboard", resume=self.resume)
-                    log.info(result.line(plan))
-                results.append(result)
-                previous_dir, offset = stage_dir, offset + result.timesteps
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            summary = self._summarise(out, results)
-            observer.experiment_ended(summary, error)
-        return summary
-
-    def _summarise(self, out: Path, results: list[StageResult]) -> Summary:
-        """`summary.json` from the stage records on disk (so an interrupted stage is in it too)."""
-        records = [json.loads(p.read_text()) for p in sorted((out / "stages").glob("*/stage.json"))]
-        stages = [StageResult(**r) for r in records] or results
-        summary = Summary(self.curriculum.name, stages[-1].best_metric if stages else None, stages)
-        files.write_json(out / "summary.json", asdict(summary))
+        with files.locked(out):  # one process per run dir
+            check_output_dir(out, self.as_config(), self.resume)
+            files.write_text(out / "experiment.yaml", OmegaConf.to_yaml(OmegaConf.structured(self.as_config())))
+            torch.set_num_threads(self.settings.torch_threads)
+            observer.experiment_started(self, out)
+            previous_dir, offset = None, 0
+            try:
+                for plan in plans:
+                    stage_dir = out / "stages" / plan.dirname
+                    result = finished_stage(stage_dir) if self.resume else None
+                    if result:
+                        log.info("stage %d/%d '%s': already %s, skipped", plan.index + 1, len(plans), plan.name,
+                                 result.status)
+                    else:
+                        log.info("stage %d/%d '%s': %s, budget %s steps", plan.index + 1, len(plans), plan.name,
+                                 plan.env.id, f"{plan.budget:,}")
+                        result = train_stage(plan, self.settings, stage_dir, previous_dir, observer, offset,
+                                             tensorboard_dir=out / "tensorboard", resume=self.resume)
+                        log.info(result.line(plan))
+                    previous_dir, offset = stage_dir, offset + result.timesteps
+            finally:  # also when a stage failed, was interrupted or pruned
+                summary = write_summary(out, self.curriculum.name)
+                observer.experiment_ended(summary, sys.exc_info()[1])
         return summary
 
     def as_config(self) -> dict[str, Any]:
@@ -116,6 +103,14 @@ class Experiment:
         return cls(curriculum=obj.curriculum, algo=algo, output_dir=Path(output_dir), settings=settings,
                    normalize=obj.normalize, handover=obj.handover, observers=[tracker] if tracker else [],
                    resume=obj.resume)
+
+
+def write_summary(out: Path, curriculum: str) -> Summary:
+    """`summary.json` from the stage records on disk, so skipped and stopped stages are in it too."""
+    stages = [StageResult(**files.read_json(p)) for p in sorted((out / "stages").glob("*/stage.json"))]
+    summary = Summary(curriculum, stages[-1].best_metric if stages else None, stages)
+    files.write_json(out / "summary.json", asdict(summary))
+    return summary
 
 
 DONE = ("converged", "budget_exhausted")

@@ -6,11 +6,14 @@ A reader (or a resumed run) sees the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
 import pickle
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,28 @@ def write_bytes(path: Path, data: bytes) -> Path:
 
 def write_json(path: Path, obj: Any) -> Path:
     return write_bytes(path, (json.dumps(obj, indent=2, default=str) + "\n").encode())
+
+
+@contextmanager
+def locked(directory: Path) -> Iterator[None]:
+    """Hold `directory/.lock` exclusively: one process per run dir (the kernel frees it if we are killed)."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle = open(directory / ".lock", "a+")
+    except OSError as exc:
+        raise MyorlError(f"could not write '{directory}': {exc.strerror or exc}; choose a writable run dir "
+                         "(hydra.run.dir=...)") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MyorlError(f"'{directory}' is in use by another myorl process; wait for it to end "
+                             "(or stop it) before resuming, or choose another hydra.run.dir") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def read_json(path: Path) -> Any:

@@ -14,7 +14,7 @@ def test_baoding_ccw_smoke_run_writes_every_stage(tmp_path):
     run = tmp_path / "run"
     # The winners' batch 32 x 10 epochs makes each stage ~100 s on 2 cores; cheaper updates keep CI short.
     proc = run_cli(["+curriculum=baoding_ccw", "max_timesteps=512", "n_envs=2", "algo.n_epochs=1",
-                    "algo.batch_size=256", "progress=false", f"hydra.run.dir={run}"], cwd=ROOT)
+                    "algo.batch_size=256", "progress=false", "tracking=none", f"hydra.run.dir={run}"], cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())
     names = ["hold", "period_20", "period_15", "period_10", "period_7", "p1_period_5"]

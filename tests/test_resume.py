@@ -180,3 +180,12 @@ def test_mujoco_instability_is_a_fault():
     with pytest.raises(StageFault, match="became unstable"):
         for _ in range(500):
             venv.step(venv.action_space.high[None])
+
+
+def test_a_run_dir_in_use_is_refused(tmp_path):
+    proc, args = start(tmp_path)
+    wait_for_checkpoint(tmp_path, proc)
+    second = resume(args)
+    proc.kill()
+    proc.wait()
+    assert second.returncode == 1 and "in use by another myorl process" in second.stderr
