@@ -24,7 +24,6 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 from stable_baselines3.common.vec_env import VecNormalize  # noqa: E402
 
-from myorl import files  # noqa: E402
 from myorl.config import EnvConfig, NormalizeConfig  # noqa: E402
 from myorl.envs import build_eval_env  # noqa: E402
 from myorl.errors import MyorlError  # noqa: E402
@@ -35,35 +34,72 @@ log = logging.getLogger(__name__)
 MYOSUITE_SIZE = 480  # square frames: a multiple of 16, as H.264 wants
 
 
+class Mp4Writer:
+    """Streams frames to an H.264 MP4 (imageio's ffmpeg), so no episode is held in memory; the file
+    appears under its name only when complete (a temporary file, then rename)."""
+
+    def __init__(self, path: Path, fps: int | None = None):
+        self.path, self.fps, self.frames = Path(path), fps, 0  # fps: set by the recorder from its env if None
+        self.tmp = self.path.with_name(f".{self.path.stem}.tmp{self.path.suffix}")
+        self._writer: Any = None
+
+    def add(self, frame: np.ndarray) -> None:
+        import imageio.v2 as imageio
+
+        try:
+            if self._writer is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._writer = imageio.get_writer(self.tmp, format="FFMPEG", fps=self.fps or 30, macro_block_size=16)
+            self._writer.append_data(frame)
+        except OSError as exc:
+            raise MyorlError(f"could not write '{self.path}': {exc}") from None
+        self.frames += 1
+
+    def close(self, keep: bool = True) -> Path:
+        if self._writer is not None:
+            self._writer.close()
+        if not keep or not self.frames:
+            self.tmp.unlink(missing_ok=True)
+            if keep:
+                raise MyorlError("no frames were recorded")
+            return self.path
+        os.replace(self.tmp, self.path)
+        return self.path
+
+
 class FrameRecorder(gym.Wrapper):
-    """Keeps one frame at each reset and after each step, for the first `episodes` episodes.
+    """Renders one frame at each reset and after each step of the first `episodes` episodes into `writer`.
 
     Sits inside the vector env, below its auto-reset, so every episode's last frame is its own.
     """
 
-    def __init__(self, env: gym.Env, episodes: int):
+    def __init__(self, env: gym.Env, episodes: int, writer: Mp4Writer):
         super().__init__(env)
-        self.episodes: list[list[np.ndarray]] = []
-        self.max_episodes = episodes
+        self.writer, self.max_episodes = writer, episodes
+        writer.fps = writer.fps or _fps(env.unwrapped)
+        self.lengths: list[int] = []  # frames of each episode started, 0 past the last one recorded
 
     def reset(self, **kwargs: Any):
         out = self.env.reset(**kwargs)
         # past the last episode to record (the vector env's final auto-reset): nothing is rendered
-        self.episodes.append([self._frame()] if len(self.episodes) < self.max_episodes else [])
+        self.lengths.append(0)
+        if len(self.lengths) <= self.max_episodes:
+            self._record()
         return out
 
     def step(self, action: Any):
         out = self.env.step(action)
-        if self.episodes and self.episodes[-1]:
-            self.episodes[-1].append(self._frame())
+        if self.lengths and self.lengths[-1]:
+            self._record()
         return out
 
-    def frames(self) -> list[np.ndarray]:
-        return [frame for episode in self.episodes for frame in episode]
+    def _record(self) -> None:
+        self.writer.add(self._frame())
+        self.lengths[-1] += 1
 
     def _frame(self) -> np.ndarray:
         try:
-            if not self.episodes and _is_myosuite(self.env):
+            if len(self.lengths) == 1 and not self.lengths[0] and _is_myosuite(self.env):
                 frame = _first_myosuite_frame(self.env.unwrapped)
             else:
                 frame = self.env.render()
@@ -112,22 +148,21 @@ def record(policy: Any, env: EnvConfig, path: Path, *, episodes: int, seed: int,
     episodes. One frame per reset and per step: an episode of n steps gives n + 1 frames.
     """
     render_env = replace(env, kwargs={**dict(env.kwargs), "render_mode": "rgb_array"})
-    recorders: list[FrameRecorder] = []
+    writer = Mp4Writer(Path(path))
 
     def wrap(inner: gym.Env) -> gym.Env:
-        recorders.append(FrameRecorder(inner, episodes))
-        return recorders[-1]
+        return FrameRecorder(inner, episodes, writer)
 
     venv = build_eval_env(render_env, seed=seed, normalize=normalize or NormalizeConfig(), frame_stack=frame_stack,
                           normalize_stats=normalize_stats, wrapper=wrap)
+    done = False
     try:
         evaluation = evaluate(policy, venv, episodes, deterministic)
-        fps = _fps(venv.get_attr("unwrapped")[0])
+        done = True
     finally:
         venv.close()
-    frames = recorders[0].frames()
-    write_mp4(path, frames, fps)
-    return Recording(Path(path), len(frames), evaluation.episode_lengths, evaluation)
+        writer.close(keep=done)
+    return Recording(writer.path, writer.frames, evaluation.episode_lengths, evaluation)
 
 
 def _fps(env: Any) -> int:
@@ -139,14 +174,11 @@ def _fps(env: Any) -> int:
 
 
 def write_mp4(path: Path, frames: list[np.ndarray], fps: int) -> Path:
-    """H.264 MP4 via imageio's ffmpeg, written atomically."""
-    import imageio.v3 as iio
-
-    if not frames:
-        raise MyorlError("no frames were recorded")
-    data = iio.imwrite("<bytes>", np.stack(frames), extension=".mp4", plugin="FFMPEG", fps=fps,
-                       macro_block_size=16)
-    return files.write_bytes(Path(path), data)
+    """Frames already in memory as an MP4."""
+    writer = Mp4Writer(Path(path), fps)
+    for frame in frames:
+        writer.add(frame)
+    return writer.close()
 
 
 def count_frames(path: Path) -> int:
