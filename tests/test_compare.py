@@ -29,23 +29,19 @@ def test_two_runs_give_two_curves_and_a_table(tmp_path):
 
 @pytest.mark.slow
 def test_a_hydra_seed_sweep_is_aggregated(tmp_path):
-    conf = tmp_path / "conf" / "curriculum"
-    conf.mkdir(parents=True)
-    (conf / "sweepme.yaml").write_text(
-        "# @package _global_\ncurriculum:\n  name: sweepme\n  stages:\n"
-        "    - {name: a, env: {id: InvertedPendulum-v5}, max_timesteps: 256, eval: {freq: 128, episodes: 2},"
-        " convergence: {metric: mean_reward, target: 5}}\n"
-        "    - {name: b, env: {id: InvertedPendulum-v5}, max_timesteps: 128, eval: {freq: 128, episodes: 2}}\n")
-    proc = run_cli(["-m", "--config-dir", str(tmp_path / "conf"), "+curriculum=sweepme", *TINY_ALGO, "progress=false",
-                    "tracking=none", "seed=0,1,2,3,4", f"hydra.sweep.dir={tmp_path}/multirun/sweepme/now"], cwd=tmp_path)
+    # The shipped demo, capped to 256 steps a stage; stage 0 "converges" at its first evaluation (target 5).
+    proc = run_cli(["-m", "+curriculum=demo", *TINY_ALGO, "progress=false", "tracking=none", "max_timesteps=256",
+                    "curriculum.stages.0.eval.freq=128", "curriculum.stages.0.convergence.target=5",
+                    "curriculum.stages.0.eval.episodes=2", "curriculum.stages.1.eval.episodes=2",
+                    "seed=0,1,2,3,4", f"hydra.sweep.dir={tmp_path}/multirun/demo/now"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = tmp_path / "compared"
-    cli = subprocess.run([sys.executable, "-m", "myorl.compare", str(tmp_path / "multirun" / "sweepme"), "--out", str(out)],
+    cli = subprocess.run([sys.executable, "-m", "myorl.compare", str(tmp_path / "multirun" / "demo"), "--out", str(out)],
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert cli.returncode == 0, cli.stderr[-2000:]
     assert (out / "curves.png").read_bytes().startswith(PNG)
     table = (out / "table.md").read_text()
-    runs = [line for line in table.splitlines() if line.startswith("| sweepme |")]
+    runs = [line for line in table.splitlines() if line.startswith("| demo |")]
     assert len(runs) == 10 and [r.split(" | ")[2] for r in runs[::2]] == ["0", "1", "2", "3", "4"]
     aggregate = [line for line in table.splitlines() if "IQM of 5 seeds [95% CI]" in line]
     assert len(aggregate) == 2 and "5/5 converged" in aggregate[0]  # target 5 is met at the first evaluation
