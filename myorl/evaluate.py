@@ -140,7 +140,7 @@ def run_stage(args: EvaluateArgs) -> Path:
     deterministic = plan.eval.deterministic if args.deterministic is None else args.deterministic
     seed = stage.seed if args.seed is None else args.seed
     _threads(stage.run.experiment.settings.torch_threads)
-    print(f"run {stage.run.dir}: stage '{stage.name}' ({stage.dir.name}), {which} model, {episodes} episodes, "
+    print(f"run {stage.run.dir}: stage '{stage.name}' ({stage.dir.name}), {which} model, {_episodes(episodes)}, "
           f"{'deterministic' if deterministic else 'stochastic'}, eval seed {seed + EVAL_SEED_OFFSET}")
     evaluation = evaluate_stage(stage, which, episodes, deterministic, seed)
     print("  " + summary_line(evaluation))
@@ -149,7 +149,7 @@ def run_stage(args: EvaluateArgs) -> Path:
     if args.record:
         video = record_stage(stage, which, args.video_episodes, deterministic, seed)
         record["video"] = video.path.name
-        print(f"  video: {video.path} ({len(video.episode_lengths)} episodes, {video.frames} frames)")
+        print(f"  video: {video.path} ({_episodes(len(video.episode_lengths))}, {video.frames} frames)")
         from myorl.video import log_to_tracking
 
         if (run_id := log_to_tracking(stage.dir, video.path)) is not None:
@@ -177,7 +177,7 @@ def run_supermodel(args: EvaluateArgs) -> Path:
     out = Path(args.out or Path("outputs", "supermodel", time.strftime("%Y-%m-%d_%H-%M-%S")))
     print(f"super model: cw {model.experts['cw'].source}, ccw {model.experts['ccw'].source}"
           + (f", hold {model.experts['hold'].source}" if "hold" in model.experts else ", hold episodes -> ccw")
-          + f"; {env.id} {dict(env.kwargs)}, {episodes} episodes")
+          + f"; {env.id} {dict(env.kwargs)}, {_episodes(episodes)}")
     result = evaluate_supermodel(model, env, episodes, seed, deterministic)
     found = result.detection
     print("  " + summary_line(result.evaluation))
@@ -194,10 +194,14 @@ def run_supermodel(args: EvaluateArgs) -> Path:
         video = record_video(model, env, out / "video.mp4", episodes=args.video_episodes, seed=seed,
                              deterministic=deterministic)
         record["video"] = video.path.name
-        print(f"  video: {video.path} ({len(video.episode_lengths)} episodes, {video.frames} frames)")
+        print(f"  video: {video.path} ({_episodes(len(video.episode_lengths))}, {video.frames} frames)")
     path = files.write_json(out / "evaluation.json", record)
     print(f"  wrote {path}")
     return path
+
+
+def _episodes(n: int) -> str:
+    return f"{n} episode{'s' * (n != 1)}"
 
 
 def _threads(n: int) -> None:

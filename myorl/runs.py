@@ -95,8 +95,10 @@ class Run:
         if not path.exists():
             raise MyorlError(f"run dir '{path}' does not exist")
         if not (path / CONFIG).is_file():
-            raise MyorlError(f"'{path}' is not a myorl run (it has no {CONFIG}); give a run dir such as "
-                             "outputs/<curriculum>/<date_time>")
+            below = sorted(p.parent for depth in ("*", "*/*") for p in path.glob(f"{depth}/{CONFIG}"))
+            hint = (f"; it holds {len(below)} runs (a sweep?), e.g. {below[0]}" if below
+                    else "; give a run dir such as outputs/<curriculum>/<date_time>")
+            raise MyorlError(f"'{path}' is not a myorl run (it has no {CONFIG}){hint}")
         return cls(path)
 
     @cached_property
