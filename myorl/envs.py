@@ -28,6 +28,8 @@ from myorl.config import EnvConfig, NormalizeConfig, VecEnvKind
 from myorl.errors import MyorlError
 from myorl.faults import MujocoInstability, VecFaultCheck
 
+EVAL_SEED_OFFSET = 10_000  # the evaluation env's seed is the stage's seed + this
+
 
 def make_env(env: EnvConfig) -> gym.Env:
     """One Monitor-wrapped env; unknown ids raise a MyorlError that names the fix."""
@@ -42,13 +44,18 @@ def make_env(env: EnvConfig) -> gym.Env:
         raise MyorlError(f"env '{env.id}' rejected its kwargs {dict(env.kwargs)}: {exc}") from None
 
 
-def _factory(env: EnvConfig) -> gym.Env:
+Wrapper = Callable[[gym.Env], gym.Env]
+
+
+def _factory(env: EnvConfig, wrapper: Wrapper | None = None) -> gym.Env:
     # A module-level function (not a lambda) so SubprocVecEnv can pickle it.
-    return make_env(env)
+    made = make_env(env)
+    return wrapper(made) if wrapper else made
 
 
-def make_vec_env(env: EnvConfig, n_envs: int, kind: VecEnvKind, seed: int) -> VecEnv:
-    fns: list[Callable[[], gym.Env]] = [partial(_factory, env) for _ in range(n_envs)]
+def make_vec_env(env: EnvConfig, n_envs: int, kind: VecEnvKind, seed: int, wrapper: Wrapper | None = None) -> VecEnv:
+    """`n_envs` envs, seeded; `wrapper` (e.g. a frame recorder) wraps each Monitor-wrapped env."""
+    fns: list[Callable[[], gym.Env]] = [partial(_factory, env, wrapper) for _ in range(n_envs)]
     venv: VecEnv = SubprocVecEnv(fns) if kind == VecEnvKind.subproc and n_envs > 1 else DummyVecEnv(fns)
     venv.seed(seed)
     venv.action_space.seed(seed)
@@ -73,7 +80,6 @@ def build_envs(
     `normalize_stats`, when given, seeds the training statistics (hand-over from an earlier stage).
     """
     train = VecFaultCheck(make_vec_env(env, n_envs, kind, seed), env.id)
-    evaluation = VecFaultCheck(make_vec_env(env, 1, VecEnvKind.dummy, seed + 10_000), env.id)
     if normalize.obs or normalize.reward:
         train = VecNormalize(
             train,
@@ -83,16 +89,39 @@ def build_envs(
             clip_reward=normalize.clip_reward,
             gamma=gamma,
         )
+        if normalize_stats is not None:
+            carry_statistics(normalize_stats, train)
+    if frame_stack:
+        train = VecFrameStack(train, frame_stack)
+    evaluation = build_eval_env(env, seed=seed, normalize=normalize, frame_stack=frame_stack,
+                                normalize_stats=normalize_stats)
+    return train, evaluation
+
+
+def build_eval_env(
+    env: EnvConfig,
+    *,
+    seed: int,
+    normalize: NormalizeConfig,
+    frame_stack: int | None,
+    normalize_stats: VecNormalize | None = None,
+    wrapper: Wrapper | None = None,
+) -> VecEnv:
+    """The 1-env evaluation env of a stage whose training seed is `seed`.
+
+    Observations are normalised with `normalize_stats` (never updated), rewards stay raw. Training
+    and `myorl.evaluate` both build it here, so a later evaluation sees the same episodes.
+    """
+    evaluation = VecFaultCheck(make_vec_env(env, 1, VecEnvKind.dummy, seed + EVAL_SEED_OFFSET, wrapper), env.id)
+    if normalize.obs or normalize.reward:
         evaluation = VecNormalize(
             evaluation, training=False, norm_obs=normalize.obs, norm_reward=False, clip_obs=normalize.clip_obs
         )
         if normalize_stats is not None:
-            carry_statistics(normalize_stats, train)
             carry_statistics(normalize_stats, evaluation)
     if frame_stack:
-        train = VecFrameStack(train, frame_stack)
         evaluation = VecFrameStack(evaluation, frame_stack)
-    return train, evaluation
+    return evaluation
 
 
 def carry_statistics(source: VecNormalize, target: VecEnv) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -38,7 +39,8 @@ class Evaluation:
 class _InfoCollector:
     """`evaluate_policy` callback: per-episode success flags and solved-step counts."""
 
-    def __init__(self, n_envs: int):
+    def __init__(self, n_envs: int, then: Callable[[dict[str, Any], dict[str, Any]], None] | None = None):
+        self.then = then  # the caller's own callback, after ours
         self.successes: list[float] = []
         self.solved_steps = np.zeros(n_envs)
         self.solved: list[tuple[float, int]] = []  # (solved steps, episode length) per episode
@@ -56,15 +58,19 @@ class _InfoCollector:
                 self.successes.append(float(info["is_success"]))
             self.solved.append((self.solved_steps[i], int(self.lengths[i])))
             self.solved_steps[i], self.lengths[i] = 0.0, 0
+        if self.then is not None:
+            self.then(local, _globals)
 
 
-def evaluate(model: Any, env: VecEnv, episodes: int, deterministic: bool = True) -> Evaluation:
+def evaluate(model: Any, env: VecEnv, episodes: int, deterministic: bool = True,
+             callback: Callable[[dict[str, Any], dict[str, Any]], None] | None = None) -> Evaluation:
     """Run `episodes` episodes on `env` (Monitor-wrapped, so rewards are raw returns).
 
-    RecurrentPPO's LSTM state is handled by SB3's `evaluate_policy`. The solved fraction divides by
-    the env's horizon (`spec.max_episode_steps`), so an episode cut short by a drop scores low.
+    RecurrentPPO's LSTM state is handled by SB3's `evaluate_policy`; `model` may be anything with
+    SB3's `predict`. The solved fraction divides by the env's horizon (`spec.max_episode_steps`), so
+    an episode cut short by a drop scores low. `callback` sees every step as `evaluate_policy`'s does.
     """
-    collector = _InfoCollector(env.num_envs)
+    collector = _InfoCollector(env.num_envs, callback)
     rewards, lengths = evaluate_policy(model, env, n_eval_episodes=episodes, deterministic=deterministic,
                                        return_episode_rewards=True, callback=collector)
     spec = env.get_attr("spec")[0]

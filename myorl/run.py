@@ -53,7 +53,7 @@ def main(cfg: DictConfig) -> float | None:
     try:
         summary = experiment.run()
     except MyorlError as err:
-        print(f"myorl: error: {err}", file=sys.stderr)
+        print(f"myorl: {err}", file=sys.stderr)
         if multirun:
             raise  # one failed job of a sweep: the sweeper records it and goes on
         sys.exit(1)
