@@ -125,7 +125,7 @@ def group_runs(runs: list[Run]) -> list[Group]:
     groups = []
     for key in keys:
         cfg, first = dict(key), runs[members[key][0]]
-        shown = [f"{k}={cfg.get(k, '-')}" for k in differ]
+        shown = [f"{k}={_short(cfg.get(k, '-'))}" for k in differ]
         label = ", ".join(([first.curriculum] if by_curriculum else []) + shown[:3])
         label += f" (+{len(shown) - 3} more)" if len(shown) > 3 else ""
         groups.append(Group(label or first.curriculum, [RunCurve.of(runs[i]) for i in members[key]]))
@@ -250,6 +250,11 @@ def _aggregate_rows(group: Group) -> list[str]:
                     f"{', '.join(str(c.seed) for c in group.curves)} | {name} | {stage_rows[0].metric} | {final} | "
                     f"{best} (max) | {steps}, {len(converged)}/{len(stage_rows)} converged | {statuses} |")
     return rows
+
+
+def _short(value: object) -> str:
+    """A label's value: floats to 4 significant digits (sampled learning rates are long)."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _shown(path: Path) -> str:

@@ -183,7 +183,7 @@ def test_mujoco_instability_is_a_fault():
 
 
 def test_a_run_dir_in_use_is_refused(tmp_path):
-    proc, args = start(tmp_path)
+    proc, args = start(tmp_path, "curriculum.stages.1.max_timesteps=1000000")  # still running when we resume
     wait_for_checkpoint(tmp_path, proc)
     second = resume(args)
     proc.kill()
