@@ -25,7 +25,7 @@ test-fast: install
 	$(PY) -m pytest -n 2 -m "not slow"
 
 lint: install
-	$(VENV)/bin/ruff check myorl tests bench
+	$(VENV)/bin/ruff check myorl tests bench hydra_plugins
 
 clean:
 	rm -rf $(VENV) outputs multirun
