@@ -53,3 +53,21 @@ def test_stage_endings(tiny, convergence, status, reason, max_steps):
     result = summary.stages[0]
     assert (result.status, result.reason) == (status, reason)
     assert result.timesteps <= max_steps
+
+
+def test_success_rate_metric_from_is_success(tiny):
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    env = {"id": "faulty_envs:Faulty-v0", "kwargs": {"success_after": 10}}
+    exp = tiny([stage("succeed", budget=256, freq=128, episodes=4, env=env,
+                      convergence={"metric": "success_rate", "target": 1.0})])
+    result = exp.run().stages[0]
+    evals = np.load(exp.output_dir / "stages/00_succeed/evaluations.npz", allow_pickle=True)
+    lengths = np.array(list(evals["ep_lengths"]), dtype=float)
+    assert result.metric == "success_rate"
+    assert np.allclose(evals["success_rate"], (lengths >= 10).mean(axis=1))  # from info["is_success"]
+    assert np.array_equal(evals["metric"], evals["success_rate"])
