@@ -6,6 +6,7 @@ import logging
 import shlex
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import hydra
@@ -49,7 +50,8 @@ def main(cfg: DictConfig) -> float | None:
     experiment = Experiment.from_config(cfg, output_dir=hydra_cfg.runtime.output_dir,
                                         sweep=hydra_cfg.sweep.dir if multirun else None)  # groups a sweep in W&B
     experiment.observers += sweeps.observers(cfg.optuna)  # reports to its Optuna trial when a sweep set one
-    signal.signal(signal.SIGTERM, _interrupt)  # Slurm preemption: stop like Ctrl-C, with a checkpoint
+    if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread only
+        signal.signal(signal.SIGTERM, _interrupt)  # Slurm preemption: stop like Ctrl-C, with a checkpoint
     try:
         summary = experiment.run()
     except MyorlError as err:
