@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -60,6 +61,8 @@ def plan_stage(index: int, stage: StageConfig, algo: PPOConfig, settings: RunSet
                normalize: NormalizeConfig, handover: HandoverConfig) -> StagePlan:
     """Resolve and validate one stage before anything trains."""
     where = f"stage '{stage.name}'"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", stage.name):
+        raise MyorlError(f"{where}: a stage name is a folder name; use letters, digits, '_', '.' and '-'")
     if stage.max_timesteps <= 0:
         raise MyorlError(f"{where}: max_timesteps must be positive, got {stage.max_timesteps}")
     if stage.eval.freq <= 0 or stage.eval.episodes <= 0:
@@ -98,8 +101,8 @@ class StageResult:
     """What `stage.json` records."""
 
     name: str
-    status: str  # converged | budget_exhausted | failed | interrupted
-    reason: str | None  # target | plateau (converged), or what failed
+    status: str  # converged | budget_exhausted | failed | interrupted | pruned
+    reason: str | None  # target | plateau (converged), or why it stopped
     timesteps: int
     metric: str
     best_metric: float | None

@@ -36,6 +36,7 @@ def test_bad_config_fails_in_composition(tmp_path, override, expected):
     ("curriculum.stages.0.env.id=Hoppr-v5", "unknown env id 'Hoppr-v5'"),
     ("curriculum.stages.1.max_timesteps=0", "max_timesteps must be positive"),
     ("max_timesteps=-5", "max_timesteps must be positive"),
+    ("curriculum.stages.0.name=a/b", "a stage name is a folder name"),
     ("curriculum.stages.0.eval.freq=1000000", "eval.freq 1000000 is larger than max_timesteps"),
     ("+curriculum.stages.0.algo.learnin_rate=1", "learnin_rate"),
     ("curriculum.stages.1.env.id=InvertedDoublePendulum-v5 handover.strict=true", "handover.strict=false"),
