@@ -63,6 +63,8 @@ def hand_over(path: Path, model: BaseAlgorithm, *, strict: bool) -> Transfer:
     if transfer.skipped and strict:
         raise MyorlError(f"weights not transferable with handover.strict=true: {transfer.skipped}")
     model.policy.load_state_dict(target)
+    log.info("hand-over: starting from %s/%s (%d of %d tensors)", Path(path).parent.name, Path(path).name,
+             len(transfer.copied), len(target))
     if transfer.skipped:
         log.warning("hand-over: %d tensors copied, %d not transferred (new init): %s",
                     len(transfer.copied), len(transfer.skipped), ", ".join(transfer.skipped))
