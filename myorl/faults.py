@@ -7,12 +7,15 @@ raises a generic ValueError without naming the env or a fix; these checks say wh
 from __future__ import annotations
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from myorl.errors import MyorlError
+
+BADQACC = mujoco.mjtWarning.mjWARN_BADQACC
 
 
 class StageFault(MyorlError):
@@ -27,12 +30,9 @@ class MujocoInstability(gym.Wrapper):
         self._warnings = 0
 
     def _count(self) -> int:
-        data = getattr(self.env.unwrapped, "data", None)
-        warning = getattr(data, "warning", None)
+        warning = getattr(getattr(self.env.unwrapped, "data", None), "warning", None)  # None: not a MuJoCo env
         try:
-            import mujoco
-
-            return int(warning[mujoco.mjtWarning.mjWARN_BADQACC].number) if warning is not None else 0
+            return int(warning[BADQACC].number) if warning is not None else 0
         except (AttributeError, IndexError, TypeError):
             return 0
 

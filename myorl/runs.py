@@ -7,7 +7,6 @@ A run dir is what `myorl.run` leaves: `experiment.yaml` (the resolved config), `
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +23,7 @@ from myorl.config import HandoverModel
 from myorl.envs import load_statistics
 from myorl.errors import MyorlError
 from myorl.experiment import Experiment
+from myorl.handover import read_model
 from myorl.stage import StagePlan, plan_stage
 
 CONFIG = "experiment.yaml"
@@ -71,10 +71,8 @@ class Stage:
     def load_model(self, which: HandoverModel | str) -> BaseAlgorithm:
         """The stage's best or last model, as the class it was trained with, on the CPU."""
         path = self.model_path(which)
-        try:
-            return ALGORITHMS[self.plan.algo.name].load(path, device="cpu")
-        except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError, KeyError) as exc:
-            raise MyorlError(f"model file '{path}' is corrupt ({type(exc).__name__}); train that stage again") from None
+        read_model(path)  # the one place that tells a corrupt model file, with its fix
+        return ALGORITHMS[self.plan.algo.name].load(path, device="cpu")
 
     def load_statistics(self, which: HandoverModel | str) -> VecNormalize | None:
         """The VecNormalize statistics saved with that model; None when the stage did not normalise."""
