@@ -26,6 +26,7 @@ test-fast: install
 
 lint: install
 	$(VENV)/bin/ruff check myorl tests bench hydra_plugins
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) outputs multirun

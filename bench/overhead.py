@@ -35,7 +35,7 @@ from myorl.config import (
     TrackingConfig,
 )
 from myorl.experiment import Experiment
-from myorl.tracking import make_tracker
+from myorl.integrations.wandb import make_tracker
 
 OUT = Path(__file__).parent / "results" / "overhead.json"
 

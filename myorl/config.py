@@ -2,15 +2,24 @@
 
 The dataclasses are plain Python, so the core can be driven without Hydra; `register_configs`
 puts them into Hydra's ConfigStore so a typo'd key or a wrong type fails before any training.
+`to_config` turns a composed (or saved) config into these dataclasses without importing the trainer,
+so read-only tools parse a run's `experiment.yaml` the same way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+from myorl.errors import MyorlError
+
+# Marks a field that says how a run is executed, not what it trains (device, threads, progress bar, ...):
+# runs that differ only in such fields (and the seed) belong together when compared.
+HOW_IT_RUNS = {"how_it_runs": True}
 
 
 class Metric(str, Enum):
@@ -91,6 +100,9 @@ class RecurrentPPOConfig(PPOConfig):
     policy_kwargs: RecurrentPolicyKwargs = field(default_factory=RecurrentPolicyKwargs)
 
 
+ALGO_SCHEMAS: dict[str, type[PPOConfig]] = {"ppo": PPOConfig, "recurrent_ppo": RecurrentPPOConfig}
+
+
 # --------------------------------------------------------------------------- stages
 @dataclass
 class EnvConfig:
@@ -105,6 +117,7 @@ class ConvergenceConfig:
     patience: int | None = None  # end "converged/plateau" after this many evaluations without improvement
     min_delta: float = 0.0  # an improvement must exceed this to count
     min_timesteps: int = 0  # no plateau ending before this many stage steps
+    floor: float | None = None  # a stage whose best metric never exceeded this ends "stalled", not converged
 
 
 @dataclass
@@ -120,6 +133,10 @@ class NormalizeConfig:
     reward: bool = False
     clip_obs: float = 10.0
     clip_reward: float = 10.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.obs or self.reward
 
 
 @dataclass
@@ -180,16 +197,16 @@ class CheckpointConfig:
 
 @dataclass
 class RunSettings:
-    """How to run, independent of what is trained."""
+    """How to run, independent of what is trained (the seed, envs and budget cap do change results)."""
 
     seed: int = 0
     n_envs: int = 1
-    vec_env: VecEnvKind = VecEnvKind.dummy
-    device: str = "cpu"
+    vec_env: VecEnvKind = field(default=VecEnvKind.dummy, metadata=HOW_IT_RUNS)
+    device: str = field(default="cpu", metadata=HOW_IT_RUNS)
     max_timesteps: int | None = None  # caps every stage's budget (smoke runs)
-    torch_threads: int = 1  # small MLPs train fastest, and reproducibly, on one thread
-    progress: bool = True  # a progress bar per stage
-    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    torch_threads: int = field(default=1, metadata=HOW_IT_RUNS)  # small MLPs train fastest on one thread
+    progress: bool = field(default=True, metadata=HOW_IT_RUNS)  # a progress bar per stage
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig, metadata=HOW_IT_RUNS)
 
 
 @dataclass
@@ -200,12 +217,64 @@ class MyorlConfig(RunSettings):
     algo: Any = MISSING  # PPOConfig or RecurrentPPOConfig, chosen by the `algo` group
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     handover: HandoverConfig = field(default_factory=HandoverConfig)
-    tracking: TrackingConfig = field(default_factory=TrackingConfig)
-    resume: bool = False  # continue the run in hydra.run.dir: finished stages skipped, the rest from checkpoints
-    optuna: OptunaTrialConfig = field(default_factory=OptunaTrialConfig)
+    on_stall: str = "stop"  # stop | continue: what a stalled stage does to the rest of the curriculum
+    tracking: TrackingConfig = field(default_factory=TrackingConfig, metadata=HOW_IT_RUNS)
+    resume: bool = field(default=False, metadata=HOW_IT_RUNS)  # continue the run in hydra.run.dir
+    optuna: OptunaTrialConfig = field(default_factory=OptunaTrialConfig, metadata=HOW_IT_RUNS)
 
 
-ALGO_SCHEMAS: dict[str, type[PPOConfig]] = {"ppo": PPOConfig, "recurrent_ppo": RecurrentPPOConfig}
+def how_it_runs_keys(schema: type = MyorlConfig) -> set[str]:
+    """Top-level keys that say how a run executed, not what it trained (from the schema's field metadata)."""
+    return {f.name for f in fields(schema) if f.metadata.get("how_it_runs")}
+
+
+def algo_config(algo: PPOConfig | dict[str, Any] | Any, overrides: dict[str, Any] | None = None,
+                where: str = "algo") -> PPOConfig:
+    """The algo config with a stage's overrides applied, validated against the algo's schema."""
+    base = OmegaConf.to_container(OmegaConf.structured(algo), resolve=True, enum_to_str=True)
+    assert isinstance(base, dict)
+    name = base.get("name", "ppo")
+    if name not in ALGO_SCHEMAS:
+        raise MyorlError(f"unknown algo '{name}'; choose one of {sorted(ALGO_SCHEMAS)} (algo=NAME)")
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(ALGO_SCHEMAS[name]), base, overrides or {})
+    except OmegaConfBaseException as exc:
+        key = f" (algo.{exc.full_key})" if getattr(exc, "full_key", None) else ""
+        valid = (f" (valid keys: {', '.join(f.name for f in fields(ALGO_SCHEMAS[name]))})"
+                 if isinstance(exc, ConfigKeyError) else "")
+        raise MyorlError(f"{where}: {str(exc).splitlines()[0]}{key}{valid}") from None
+    config = OmegaConf.to_object(merged)
+    assert isinstance(config, PPOConfig)
+    return config
+
+
+def to_config(cfg: MyorlConfig | DictConfig | dict[str, Any]) -> MyorlConfig:
+    """A composed Hydra config, a saved `experiment.yaml` or a dict of the same keys, as `MyorlConfig`.
+
+    The algo section is typed by its `name` (PPOConfig or RecurrentPPOConfig). Schema violations raise
+    OmegaConf's errors (Hydra reports them during composition; `rundir` wraps them for saved files).
+    """
+    merged = OmegaConf.merge(OmegaConf.structured(MyorlConfig), cfg)
+    algo = algo_config(OmegaConf.to_container(merged.algo, resolve=True))
+    merged.algo = {}
+    config = OmegaConf.to_object(merged)
+    assert isinstance(config, MyorlConfig)
+    config.algo = algo
+    return config
+
+
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested dict/list config as {'a.b.0.c': leaf}; leaves are kept as they are."""
+    if isinstance(node, dict):
+        items: Any = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    else:
+        return {prefix: node}
+    out: dict[str, Any] = {}
+    for key, value in items:
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
 
 
 def register_configs() -> None:

@@ -2,7 +2,7 @@
 
 `gymnasium.make(env.id, **env.kwargs)` defines each env; a `module:Id` id imports the module first
 (so MyoSuite ids also work inside SubprocVecEnv workers, which do not import what the parent did).
-Importing this module registers myorl's own ids (see `myorl.baoding`).
+myorl's own ids (`myorl/Baoding-v1`) are registered by importing `myorl` itself.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from stable_baselines3.common.vec_env import (
     VecEnv,
     VecFrameStack,
     VecNormalize,
-    unwrap_vec_normalize,
 )
 
-import myorl.baoding  # noqa: F401  (registers myorl/Baoding-v1)
 from myorl.config import EnvConfig, NormalizeConfig, VecEnvKind
 from myorl.errors import MyorlError
 from myorl.faults import MujocoInstability, VecFaultCheck
@@ -71,31 +69,20 @@ def build_envs(
     normalize: NormalizeConfig,
     gamma: float,
     frame_stack: int | None,
-    normalize_stats: VecNormalize | None = None,
 ) -> tuple[VecEnv, VecEnv]:
     """Training env (n_envs, maybe normalised and frame-stacked) and a 1-env evaluation twin.
 
     The evaluation env normalises observations with the training statistics and never updates
     them (SB3's `sync_envs_normalization` copies them before each evaluation); its rewards stay raw.
-    `normalize_stats`, when given, seeds the training statistics (hand-over from an earlier stage).
+    Statistics handed over from an earlier stage are applied by `myorl.handover.carry_statistics`.
     """
-    train = VecFaultCheck(make_vec_env(env, n_envs, kind, seed), env.id)
-    if normalize.obs or normalize.reward:
-        train = VecNormalize(
-            train,
-            norm_obs=normalize.obs,
-            norm_reward=normalize.reward,
-            clip_obs=normalize.clip_obs,
-            clip_reward=normalize.clip_reward,
-            gamma=gamma,
-        )
-        if normalize_stats is not None:
-            carry_statistics(normalize_stats, train)
+    train: VecEnv = VecFaultCheck(make_vec_env(env, n_envs, kind, seed), env.id)
+    if normalize.enabled:
+        train = VecNormalize(train, norm_obs=normalize.obs, norm_reward=normalize.reward,
+                             clip_obs=normalize.clip_obs, clip_reward=normalize.clip_reward, gamma=gamma)
     if frame_stack:
         train = VecFrameStack(train, frame_stack)
-    evaluation = build_eval_env(env, seed=seed, normalize=normalize, frame_stack=frame_stack,
-                                normalize_stats=normalize_stats)
-    return train, evaluation
+    return train, build_eval_env(env, seed=seed, normalize=normalize, frame_stack=frame_stack)
 
 
 def build_eval_env(
@@ -104,34 +91,21 @@ def build_eval_env(
     seed: int,
     normalize: NormalizeConfig,
     frame_stack: int | None,
-    normalize_stats: VecNormalize | None = None,
     wrapper: Wrapper | None = None,
 ) -> VecEnv:
     """The 1-env evaluation env of a stage whose training seed is `seed`.
 
-    Observations are normalised with `normalize_stats` (never updated), rewards stay raw. Training
-    and `myorl.evaluate` both build it here, so a later evaluation sees the same episodes.
+    Observations are normalised with statistics set by the caller (never updated), rewards stay raw.
+    Training and `myorl.evaluate` both build it here, so a later evaluation sees the same episodes.
     """
-    evaluation = VecFaultCheck(make_vec_env(env, 1, VecEnvKind.dummy, seed + EVAL_SEED_OFFSET, wrapper), env.id)
-    if normalize.obs or normalize.reward:
-        evaluation = VecNormalize(
-            evaluation, training=False, norm_obs=normalize.obs, norm_reward=False, clip_obs=normalize.clip_obs
-        )
-        if normalize_stats is not None:
-            carry_statistics(normalize_stats, evaluation)
+    evaluation: VecEnv = VecFaultCheck(make_vec_env(env, 1, VecEnvKind.dummy, seed + EVAL_SEED_OFFSET, wrapper),
+                                       env.id)
+    if normalize.enabled:
+        evaluation = VecNormalize(evaluation, training=False, norm_obs=normalize.obs, norm_reward=False,
+                                  clip_obs=normalize.clip_obs)
     if frame_stack:
         evaluation = VecFrameStack(evaluation, frame_stack)
     return evaluation
-
-
-def carry_statistics(source: VecNormalize, target: VecEnv) -> bool:
-    """Copy running mean/var from `source` into the VecNormalize inside `target` where shapes match."""
-    norm = unwrap_vec_normalize(target)
-    if norm is None or source.obs_rms.mean.shape != norm.obs_rms.mean.shape:  # type: ignore[union-attr]
-        return False
-    norm.obs_rms = pickle.loads(pickle.dumps(source.obs_rms))
-    norm.ret_rms = pickle.loads(pickle.dumps(source.ret_rms))
-    return True
 
 
 def load_statistics(path: Path) -> VecNormalize:

@@ -1,8 +1,9 @@
 """Observers of an experiment: tracking (W&B) and sweeps (Optuna pruning) plug in here.
 
 An observer hears each stage start, each evaluation and each stage end. Raising from `evaluated`
-stops the stage: the stage is recorded with `stop_status(exc)` (e.g. "pruned") and the exception
-propagates out of `Experiment.run` once the stage's files are written.
+stops the stage: the stage is recorded with `myorl.status.status_of(exc)` (a `StopStage` subclass
+chooses its status, e.g. pruned) and the exception propagates out of `Experiment.run` once the
+stage's files are written. The entry point (`myorl.run`) decides which observers a run gets.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
 
-    from myorl.evaluation import Evaluation
-    from myorl.stage import StagePlan, StageResult
+    from myorl.metrics import Evaluation
+    from myorl.plan import StagePlan
+    from myorl.rundir import StageRecord, Summary
 
 
 @dataclass
@@ -37,9 +39,9 @@ class Observer:
 
     def evaluated(self, event: EvalEvent) -> None: ...
 
-    def stage_ended(self, plan: StagePlan, result: StageResult, stage_dir: Path) -> None: ...
+    def stage_ended(self, plan: StagePlan, record: StageRecord, stage_dir: Path) -> None: ...
 
-    def experiment_ended(self, summary: Any, error: BaseException | None) -> None: ...
+    def experiment_ended(self, summary: Summary, error: BaseException | None) -> None: ...
 
 
 class Observers(Observer):
@@ -48,32 +50,23 @@ class Observers(Observer):
     def __init__(self, observers: list[Observer]):
         self.observers = list(observers)
 
-    def experiment_started(self, experiment, output_dir):
+    def experiment_started(self, experiment: Any, output_dir: Path) -> None:
         for o in self.observers:
             o.experiment_started(experiment, output_dir)
 
-    def stage_started(self, plan, model, stage_dir, offset):
+    def stage_started(self, plan: StagePlan, model: BaseAlgorithm, stage_dir: Path, offset: int) -> None:
         for o in self.observers:
             o.stage_started(plan, model, stage_dir, offset)
 
-    def evaluated(self, event):
+    def evaluated(self, event: EvalEvent) -> None:
         for o in self.observers:
             o.evaluated(event)
 
-    def stage_ended(self, plan, result, stage_dir):
+    def stage_ended(self, plan: StagePlan, record: StageRecord, stage_dir: Path) -> None:
         for o in self.observers:
-            o.stage_ended(plan, result, stage_dir)
+            o.stage_ended(plan, record, stage_dir)
 
-    def experiment_ended(self, summary, error):
+    def experiment_ended(self, summary: Summary, error: BaseException | None) -> None:
         for o in self.observers:
             o.experiment_ended(summary, error)
 
-
-def stop_status(exc: BaseException) -> tuple[str, str]:
-    """(status, reason) of a stage stopped by `exc`."""
-    name = type(exc).__name__
-    if name == "TrialPruned":  # optuna's, without importing optuna here
-        return "pruned", str(exc) or "pruned by the sweeper"
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted", "interrupted"
-    return "failed", f"{name}: {exc}"

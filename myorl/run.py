@@ -1,23 +1,31 @@
-"""`python -m myorl.run +curriculum=NAME [overrides]`: the Hydra entry point (Hydra stays here)."""
+"""`python -m myorl.run +curriculum=NAME [overrides]`: the Hydra entry point (Hydra stays here).
+
+Composes the config, wires the run's observers (W&B tracking, the Optuna trial of a sweep job) and
+runs the `Experiment`. The core never imports these integrations; this is the one place that does.
+"""
 
 from __future__ import annotations
 
+import difflib
 import logging
+import os
 import shlex
 import signal
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from myorl import sweeps
 from myorl.config import register_configs
 from myorl.errors import MyorlError
 from myorl.experiment import Experiment
+from myorl.observers import Observer
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 log = logging.getLogger("myorl")
@@ -25,12 +33,60 @@ log = logging.getLogger("myorl")
 register_configs()
 
 
-def shipped_curricula() -> list[str]:
-    return sorted(p.stem for p in (CONF_DIR / "curriculum").glob("*.yaml"))
+def choices(group: str, config_dirs: list[Path]) -> list[str]:
+    """The configs of a group (`curriculum`, `algo`, ...): shipped ones and those of --config-dir."""
+    return sorted({p.stem for d in [CONF_DIR, *config_dirs] for p in (d / group).glob("*.yaml")})
 
 
-def _interrupt(signum: int, _frame) -> None:
-    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+def unknown_choice(argv: list[str]) -> str | None:
+    """One line for a group override that names no config (`+curriculum=baoding_cww`), else None.
+
+    Hydra's own message for it spans 16-24 lines, lists internal `*_schema` entries as choices and the
+    search path; `HYDRA_FULL_ERROR=1` still shows it.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    config_dirs = [Path(value) for flag, value in zip(argv, argv[1:]) if flag in ("--config-dir", "-cd")]
+    config_dirs += [Path(a.split("=", 1)[1]) for a in argv if a.startswith("--config-dir=")]
+    groups = {p.name for d in [CONF_DIR, *config_dirs] if d.is_dir() for p in d.iterdir() if p.is_dir()} - {"hydra"}
+    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException:
+        return None  # a syntax error: Hydra says what is wrong
+    for override in parsed:
+        key = override.get_key_element()
+        group = key.lstrip("+~")
+        if group not in groups or override.is_delete():
+            continue
+        values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.value()]
+        known = choices(group, config_dirs)
+        for value in values:
+            if isinstance(value, str) and value not in known:
+                close = difflib.get_close_matches(value, known, n=1, cutoff=0.7)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                return f"unknown {group} '{value}'{hint}; choose one of: {', '.join(known)} ({key}=NAME)"
+    return None
+
+
+def observers(cfg: DictConfig, sweep: str | None) -> list[Observer]:
+    """The run's observers: W&B tracking unless `tracking=none`, its Optuna trial when a sweeper set one."""
+    found: list[Observer] = []
+    if cfg.tracking.backend != "none" and cfg.tracking.mode != "disabled":
+        from myorl.config import TrackingConfig
+        from myorl.integrations.wandb import make_tracker
+
+        resolved: Any = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+        tracking = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TrackingConfig), cfg.tracking))
+        assert isinstance(tracking, TrackingConfig)
+        tracker = make_tracker(tracking, resolved, sweep)  # groups a sweep's runs in W&B
+        found += [tracker] if tracker else []
+    if cfg.optuna.storage is not None:
+        from myorl.integrations import optuna
+
+        found += optuna.observers(cfg.optuna)
+    return found
 
 
 def resume_command(experiment: Experiment) -> str:
@@ -39,17 +95,20 @@ def resume_command(experiment: Experiment) -> str:
     return shlex.join(["python", "-m", "myorl.run", *args, f"hydra.run.dir={experiment.output_dir}", "resume=true"])
 
 
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> float | None:
+def train(cfg: DictConfig) -> float | None:
     if OmegaConf.is_missing(cfg, "curriculum"):
-        print(f"myorl: no curriculum chosen; add +curriculum=NAME, one of: {', '.join(shipped_curricula())}",
+        print(f"myorl: no curriculum chosen; add +curriculum=NAME, one of: {', '.join(choices('curriculum', []))}",
               file=sys.stderr)
         sys.exit(2)
-    hydra_cfg = HydraConfig.get()
+    hydra_cfg: Any = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    experiment = Experiment.from_config(cfg, output_dir=hydra_cfg.runtime.output_dir,
-                                        sweep=hydra_cfg.sweep.dir if multirun else None)  # groups a sweep in W&B
-    experiment.observers += sweeps.observers(cfg.optuna)  # reports to its Optuna trial when a sweep set one
+    experiment = Experiment.from_config(cfg, output_dir=hydra_cfg.runtime.output_dir)
+    experiment.observers = observers(cfg, sweep=hydra_cfg.sweep.dir if multirun else None)
     if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread only
         signal.signal(signal.SIGTERM, _interrupt)  # Slurm preemption: stop like Ctrl-C, with a checkpoint
     try:
@@ -66,6 +125,15 @@ def main(cfg: DictConfig) -> float | None:
     log.info("objective (%s of the last stage): %s -> %s", summary.stages[-1].metric, summary.objective,
              experiment.output_dir)
     return summary.objective
+
+
+def main() -> None:
+    """`python -m myorl.run`: names checked first (one line instead of Hydra's page), then Hydra runs `train`."""
+    problem = None if os.environ.get("HYDRA_FULL_ERROR") == "1" else unknown_choice(sys.argv[1:])
+    if problem:
+        print(f"myorl: {problem}", file=sys.stderr)
+        sys.exit(2)
+    train()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 import json
 
 import pytest
-from conftest import ROOT, run_cli
+from helpers.configs import ROOT
+from helpers.processes import myorl_run
 
 from myorl.config import EnvConfig, Metric
 from myorl.envs import make_env
@@ -13,7 +14,7 @@ from myorl.envs import make_env
 def test_baoding_ccw_smoke_run_writes_every_stage(tmp_path):
     run = tmp_path / "run"
     # The winners' batch 32 x 10 epochs makes each stage ~100 s on 2 cores; cheaper updates keep CI short.
-    proc = run_cli(["+curriculum=baoding_ccw", "max_timesteps=512", "n_envs=2", "algo.n_epochs=1",
+    proc = myorl_run(["+curriculum=baoding_ccw", "max_timesteps=512", "n_envs=2", "algo.n_epochs=1",
                     "algo.batch_size=256", "progress=false", "tracking=none", f"hydra.run.dir={run}"], cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())

@@ -1,13 +1,11 @@
 """`python -m myorl.compare`: curves and a table for single runs and for a Hydra seed sweep."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from conftest import TINY_ALGO, run_cli, stage, tiny_experiment
+from helpers import processes
+from helpers.configs import TINY_ALGO, stage, tiny_experiment
 
-from myorl.compare import bootstrap, compare, main
+from myorl.tools.compare import bootstrap, compare, main
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -30,14 +28,14 @@ def test_two_runs_give_two_curves_and_a_table(tmp_path):
 @pytest.mark.slow
 def test_a_hydra_seed_sweep_is_aggregated(tmp_path):
     # The shipped demo, capped to 256 steps a stage; stage 0 "converges" at its first evaluation (target 5).
-    proc = run_cli(["-m", "+curriculum=demo", *TINY_ALGO, "progress=false", "tracking=none", "max_timesteps=256",
+    proc = processes.myorl_run(["-m", "+curriculum=demo", *TINY_ALGO, "progress=false", "tracking=none", "max_timesteps=256",
                     "curriculum.stages.0.eval.freq=128", "curriculum.stages.0.convergence.target=5",
                     "curriculum.stages.0.eval.episodes=2", "curriculum.stages.1.eval.episodes=2",
                     "seed=0,1,2,3,4", f"hydra.sweep.dir={tmp_path}/multirun/demo/now"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = tmp_path / "compared"
-    cli = subprocess.run([sys.executable, "-m", "myorl.compare", str(tmp_path / "multirun" / "demo"), "--out", str(out)],
-                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    cli = processes.run("myorl.compare", [str(tmp_path / "multirun" / "demo"), "--out", str(out)], cwd=tmp_path,
+                        timeout=300)
     assert cli.returncode == 0, cli.stderr[-2000:]
     assert (out / "curves.png").read_bytes().startswith(PNG)
     table = (out / "table.md").read_text()

@@ -1,11 +1,13 @@
 """Every shipped config composes, validates and names envs that exist."""
 
+from dataclasses import asdict
+
 import gymnasium as gym
 import pytest
-from conftest import CONF, compose_config
+from helpers.configs import CONF, compose_config
 from omegaconf import OmegaConf
 
-from myorl.config import MyorlConfig
+from myorl.config import MyorlConfig, flatten
 from myorl.envs import make_env
 from myorl.experiment import Experiment
 
@@ -32,10 +34,13 @@ def test_curriculum_composes_and_plans(name, tmp_path):
 
 
 @pytest.mark.parametrize("algo", ALGOS)
-def test_every_algo_composes_with_a_curriculum(algo, tmp_path):
-    cfg = compose_config(["+curriculum=demo", f"algo={algo}"])
-    plan = Experiment.from_config(cfg, tmp_path).plans()[0]
-    assert plan.algo.name in ("ppo", "recurrent_ppo")
+def test_every_value_of_an_algo_preset_reaches_the_plan(algo, tmp_path):
+    # hopper's curriculum sets no algo values, so every value the preset file sets must arrive as written
+    plan = Experiment.from_config(compose_config(["+curriculum=hopper", f"algo={algo}"]), tmp_path).plans()[0]
+    written = OmegaConf.to_container(OmegaConf.load(CONF / "algo" / f"{algo}.yaml"))
+    written.pop("defaults", None)
+    planned = flatten(asdict(plan.algo))
+    assert written and {key: planned[key] for key in flatten(written)} == flatten(written)
 
 
 def test_baoding_uses_recurrent_ppo_unless_overridden(tmp_path):

@@ -5,11 +5,12 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import ROOT, stage, tiny_experiment
+from helpers import processes
+from helpers.configs import ROOT, stage, tiny_experiment
 
-from myorl.evaluate import evaluate_stage, main
-from myorl.runs import open_stage
-from myorl.video import count_frames
+from myorl.rundir import open_stage
+from myorl.tools.evaluate import evaluate_stage, main
+from myorl.tools.video import count_frames
 
 NORM = {"obs": True, "reward": True, "clip_obs": 10.0, "clip_reward": 10.0}
 
@@ -26,11 +27,7 @@ def run(tmp_path_factory):
 
 
 def evaluate_cli(args, tmp_path):
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "myorl.evaluate", *args], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+    return processes.run("myorl.evaluate", args, cwd=tmp_path, timeout=300)
 
 
 def test_cli_reproduces_the_best_evaluation_and_records_a_video(run, tmp_path):
@@ -93,7 +90,7 @@ def test_cli_error_has_no_traceback(tmp_path):
 def test_video_goes_to_the_stages_wandb_run(tmp_path):
     import wandb
 
-    from myorl.video import log_to_tracking, write_mp4
+    from myorl.tools.video import log_to_tracking, write_mp4
 
     stage_dir = tmp_path / "stage"
     stage_dir.mkdir()
@@ -103,6 +100,6 @@ def test_video_goes_to_the_stages_wandb_run(tmp_path):
     (stage_dir / "tracking.json").write_text(json.dumps({"id": first.id, "project": "myorl", "mode": "offline",
                                                           "dir": str(tmp_path)}))
     video = write_mp4(stage_dir / "video_best.mp4", [np.zeros((32, 32, 3), np.uint8)] * 3, fps=10)
-    assert log_to_tracking(stage_dir, video) == first.id
+    assert log_to_tracking(stage_dir / "tracking.json", video) == first.id
     assert list((tmp_path / "wandb").glob(f"offline-run-*-{first.id}/files/media/videos/*.mp4"))
-    assert log_to_tracking(tmp_path, video) is None  # no tracking.json: nothing, silently
+    assert log_to_tracking(tmp_path / "tracking.json", video) is None  # no tracking.json: nothing, silently

@@ -1,7 +1,7 @@
 """A seed fixes a run on the CPU."""
 
 import numpy as np
-from conftest import stage, tiny_experiment
+from helpers.configs import stage, tiny_experiment
 
 STAGES = [stage("a", budget=256), stage("b", budget=256)]
 

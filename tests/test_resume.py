@@ -2,18 +2,17 @@
 
 import json
 import os
+import shutil
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
+import numpy as np
 import pytest
-from conftest import ROOT, TINY_ALGO, stage, tiny_experiment, write_curriculum
+from helpers import processes
+from helpers.configs import ROOT, TINY_ALGO, stage, tiny_experiment, write_curriculum
 
 from myorl.errors import MyorlError
 
-TESTS = str(Path(__file__).parent)
 STAGES = [stage("first", budget=128, freq=64), stage("second", budget=3072, freq=256)]
 
 
@@ -21,9 +20,7 @@ def start(tmp_path, *extra):
     conf = write_curriculum(tmp_path, "two", STAGES)
     args = ["--config-dir", str(conf), "+curriculum=two", *TINY_ALGO, "progress=false", "tracking=none",
             f"hydra.run.dir={tmp_path / 'run'}", *extra]
-    proc = subprocess.Popen([sys.executable, "-m", "myorl.run", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": TESTS})
-    return proc, args
+    return processes.start("myorl.run", args, cwd=ROOT), args
 
 
 def wait_for_checkpoint(tmp_path, proc, timeout=120):
@@ -39,8 +36,7 @@ def wait_for_checkpoint(tmp_path, proc, timeout=120):
 
 
 def resume(args):
-    return subprocess.run([sys.executable, "-m", "myorl.run", *args, "resume=true"], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": TESTS}, timeout=300)
+    return processes.myorl_run([*args, "resume=true"], cwd=ROOT, timeout=300)
 
 
 def record(tmp_path, name="01_second"):
@@ -62,7 +58,7 @@ def test_sigkill_mid_stage_then_resume_finishes_the_budget(tmp_path):
     assert second["status"] == "budget_exhausted" and 3072 <= second["timesteps"] < 3072 + 64
     assert second["resumed_from_timesteps"] is not None and second["resumed_from_timesteps"] >= 512
     assert "resumed from its checkpoint" in done.stderr + done.stdout
-    evals = __import__("numpy").load(tmp_path / "run/stages/01_second/evaluations.npz", allow_pickle=True)
+    evals = np.load(tmp_path / "run/stages/01_second/evaluations.npz", allow_pickle=True)
     assert list(evals["timesteps"]) == sorted(evals["timesteps"]) and evals["timesteps"][0] == 256  # kept
     assert len(list((tmp_path / "run/stages/01_second/checkpoints").glob("[0-9]*"))) <= 2  # keep=2
 
@@ -84,8 +80,7 @@ def test_signal_leaves_interrupted_stage_and_resume_command(tmp_path, sig):
 
 
 def test_injected_nan_fails_the_stage_and_keeps_the_best_model(tmp_path):
-    faulty = {"id": "faulty_envs:Faulty-v0", "kwargs": {"nan_at": 100}}
-    sys.path.insert(0, TESTS)
+    faulty = {"id": "helpers.faulty_envs:Faulty-v0", "kwargs": {"nan_at": 100}}
     exp = tiny_experiment(tmp_path, [stage("nan", budget=1024, freq=32, env=faulty)])
     with pytest.raises(MyorlError, match="NaN/inf observation"):
         exp.run()
@@ -140,8 +135,7 @@ def test_resume_of_a_dir_that_is_not_a_run(tmp_path):
 
 def test_same_dir_without_resume_is_refused(tmp_path):
     args = finished_run(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "myorl.run", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": TESTS})
+    proc = processes.myorl_run(args, cwd=ROOT)
     assert proc.returncode == 1 and "already holds a run; add resume=true" in proc.stderr
 
 
@@ -163,7 +157,7 @@ def test_corrupt_and_missing_model_on_resume(tmp_path):
     corrupt = resume(args)
     assert corrupt.returncode == 1 and "is corrupt" in corrupt.stderr and "Traceback" not in corrupt.stderr
     for p in (tmp_path / "run/stages/01_second/checkpoints").iterdir():
-        __import__("shutil").rmtree(p)
+        shutil.rmtree(p)
     (tmp_path / "run/stages/00_first/best_model.zip").unlink()
     missing = resume(args)
     assert missing.returncode == 1 and "best_model.zip' is missing" in missing.stderr

@@ -5,7 +5,7 @@ import pickle
 
 import numpy as np
 import torch
-from conftest import stage
+from helpers.configs import stage
 from stable_baselines3 import PPO
 
 NORM = {"obs": True, "reward": True, "clip_obs": 10.0, "clip_reward": 10.0}

@@ -3,7 +3,7 @@
 import logging
 
 import pytest
-from conftest import stage
+from helpers.configs import stage
 
 from myorl.errors import MyorlError
 
@@ -33,3 +33,20 @@ def test_nothing_matching_is_refused(tiny):
     exp = tiny([stage("single", budget=128), stage("swim", env_id="Swimmer-v5", budget=128, algo=other_net)])
     with pytest.raises(MyorlError, match="no weights of .* fit"):
         exp.run()
+
+
+def test_statistics_carry_what_fits_and_the_stage_log_line_says_so(tiny, caplog):
+    import pickle
+
+    norm = {"obs": True, "reward": True, "clip_obs": 10.0, "clip_reward": 10.0}
+    exp = tiny([stage("single", budget=128), stage("double", env_id=DOUBLE, budget=128)], normalize=norm)
+    with caplog.at_level(logging.INFO, logger="myorl"):
+        exp.run()
+    line = next(r.getMessage() for r in caplog.records if "starts from" in r.getMessage())
+    assert line.startswith("stage 'double' starts from 00_single/best_model.zip (")
+    assert "return statistics" in line and "NOT observation statistics (shape (4,) -> (9,)" in line
+    stages = exp.output_dir / "stages"
+    first = pickle.loads((stages / "00_single/best_vecnormalize.pkl").read_bytes())
+    second = pickle.loads((stages / "01_double/last_vecnormalize.pkl").read_bytes())
+    assert second.ret_rms.count > first.ret_rms.count  # the return statistics went on from stage 1's
+    assert second.obs_rms.count < first.obs_rms.count + 128  # the observation statistics started afresh

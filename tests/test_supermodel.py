@@ -5,17 +5,16 @@ a few dozen steps (one PPO, one RecurrentPPO, each with its own VecNormalize sta
 """
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import stage, tiny_experiment
+from helpers import processes
+from helpers.configs import stage, tiny_experiment
 
+from myorl.baoding.supermodel import DECIDE_AFTER, SuperModel, evaluate_supermodel
 from myorl.config import EnvConfig, VecEnvKind
 from myorl.envs import make_vec_env
-from myorl.supermodel import DECIDE_AFTER, SuperModel, evaluate_supermodel
-from myorl.video import count_frames
+from myorl.tools.video import count_frames
 
 NORM = {"obs": True, "reward": False, "clip_obs": 10.0, "clip_reward": 10.0}
 
@@ -64,9 +63,9 @@ def test_random_direction_evaluation_reports_detection_and_score(experts):
 def test_cli_evaluates_and_records_the_super_model(experts, tmp_path):
     cw, ccw = experts
     out = tmp_path / "super"
-    proc = subprocess.run([sys.executable, "-m", "myorl.evaluate", f"supermodel.cw={cw}",
+    proc = processes.run("myorl.evaluate", [f"supermodel.cw={cw}",
                            f"supermodel.ccw={ccw}/stages/00_ccw", "episodes=3", "record=true", "video_episodes=1",
-                           f"out={out}"], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+                           f"out={out}"], cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     record = json.loads((out / "evaluation.json").read_text())
     assert record["detection"]["accuracy"] == 1.0 and record["detection"]["decided_after_steps"] == DECIDE_AFTER

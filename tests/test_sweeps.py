@@ -13,15 +13,14 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import optuna
 import pytest
 import yaml
-from conftest import CONF, TINY_ALGO, compose_config, run_cli
-from hydra import compose, initialize_config_dir
+from helpers import processes
+from helpers.configs import TINY_ALGO, compose_config
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
@@ -30,6 +29,11 @@ from optuna.trial import TrialState
 from hydra_plugins.myorl_optuna_sweeper import search_space
 from hydra_plugins.myorl_optuna_sweeper.optuna_sweeper import judge
 from myorl.experiment import Experiment
+
+
+def compose_hydra(overrides):
+    return compose_config(overrides, hydra=True)
+
 
 TINY_RUN = ["+curriculum=inverted_pendulum", *TINY_ALGO, "progress=false", "max_timesteps=256",
             "curriculum.stages.0.eval.freq=128", "curriculum.stages.0.eval.episodes=2"]
@@ -40,7 +44,7 @@ FAULTY_GRID = ["hydra/sweeper=optuna", "hydra/sweeper/sampler=grid", "hydra.swee
 
 
 def multirun(sweep_dir, *args, cwd=None, timeout=400):
-    return run_cli(["-m", *TINY_RUN, *args, f"hydra.sweep.dir={sweep_dir}"], cwd=cwd or sweep_dir.parent,
+    return processes.myorl_run(["-m", *TINY_RUN, *args, f"hydra.sweep.dir={sweep_dir}"], cwd=cwd or sweep_dir.parent,
                    timeout=timeout)
 
 
@@ -117,9 +121,8 @@ def test_optuna_sweep_records_failed_pruned_and_complete_trials(tmp_path):
     assert "Trials of study 'inverted_pendulum'" in out and "PRUNED" in out and "InvertedPendulum-v5" in out
 
     # Optuna's own command line reads the study
-    optuna_cli = Path(sys.executable).parent / "optuna"
-    cli = subprocess.run([str(optuna_cli), "trials", "--storage", f"sqlite:///{sweep}/optuna.db",
-                          "--study-name", "inverted_pendulum", "-f", "json"], capture_output=True, text=True)
+    cli = processes.run(tool="optuna", args=["trials", "--storage", f"sqlite:///{sweep}/optuna.db",
+                                             "--study-name", "inverted_pendulum", "-f", "json"])
     assert cli.returncode == 0, cli.stderr
     assert sorted(t["state"] for t in json.loads(cli.stdout)) == ["COMPLETE", "FAIL", "PRUNED"]
 
@@ -155,7 +158,7 @@ def test_search_space_syntax():
                                  "algo.n_steps": 512})
     assert overrides == ["algo.learning_rate=0.0001", "+x.k=8", "algo.policy_kwargs.net_arch.pi=[64,64]",
                          "algo.n_steps=512"]
-    cfg = compose_with(["+curriculum=hopper", *overrides[:1], *overrides[2:]])
+    cfg = compose_hydra(["+curriculum=hopper", *overrides[:1], *overrides[2:]])
     assert cfg.algo.learning_rate == 1e-4 and list(cfg.algo.policy_kwargs.net_arch.pi) == [64, 64]
 
 
@@ -190,7 +193,7 @@ def test_launchers_run_trials_in_parallel_and_prune_across_processes(tmp_path, l
 
 
 def test_slurm_preset_composes_over_submitit():
-    cfg = compose_with(["+curriculum=demo", "hydra/launcher=slurm", "hydra.launcher.partition=gpu",
+    cfg = compose_hydra(["+curriculum=demo", "hydra/launcher=slurm", "hydra.launcher.partition=gpu",
                         "hydra.launcher.gpus_per_node=1"])
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("submitit_launcher.SlurmLauncher")
@@ -204,7 +207,7 @@ def test_slurm_preset_composes_over_submitit():
     (["+curriculum=baoding_ccw", "+hparams_search=recurrent_ppo_baoding"], "baoding_hold"),
 ])
 def test_shipped_search_spaces_compose(overrides, curriculum, tmp_path):
-    cfg = compose_with(overrides)
+    cfg = compose_hydra(overrides)
     assert cfg.hydra.sweeper._target_.endswith("OptunaSweeper") and cfg.curriculum.name == curriculum
     space = search_space.parse(cfg.hydra.sweeper.params, [])
     assert "algo.learning_rate" in space.distributions and not space.fixed
@@ -212,14 +215,9 @@ def test_shipped_search_spaces_compose(overrides, curriculum, tmp_path):
     for pick in (0, -1):
         values = {name: (dist.choices[pick] if isinstance(dist, CategoricalDistribution)
                          else (dist.low, dist.high)[pick]) for name, dist in space.distributions.items()}
-        job = compose_with([*overrides, *space.overrides(values)])
+        job = compose_hydra([*overrides, *space.overrides(values)])
         assert OmegaConf.select(job, "algo.learning_rate") == values["algo.learning_rate"]
         Experiment.from_config(compose_config([*overrides, *space.overrides(values)]), tmp_path).plans()
-
-
-def compose_with(overrides):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("config", overrides=overrides, return_hydra_config=True)
 
 
 # --------------------------------------------------------------------------- many workers, one study
@@ -260,9 +258,8 @@ def postgres():
 def test_two_sweep_processes_share_a_postgres_study(tmp_path, postgres):
     args = ["hydra/sweeper=optuna", f"hydra.sweeper.storage={postgres}", "hydra.sweeper.study_name=shared",
             "hydra.sweeper.n_trials=2", "algo.learning_rate=tag(log, interval(1e-5, 1e-3))"]
-    workers = [subprocess.Popen([sys.executable, "-m", "myorl.run", "-m", *TINY_RUN, *args,
-                                 f"hydra.sweep.dir={tmp_path / name}"], cwd=tmp_path, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True) for name in ("a", "b")]
+    workers = [processes.start("myorl.run", ["-m", *TINY_RUN, *args, f"hydra.sweep.dir={tmp_path / name}"], cwd=tmp_path,
+                               merge_output=True) for name in ("a", "b")]
     outputs = [w.communicate(timeout=400)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     study = optuna.load_study(study_name="shared", storage=postgres)

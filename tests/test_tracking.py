@@ -1,30 +1,27 @@
 """W&B tracking, offline, read back with wandb's own reader (`wandb leet inspect`)."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TINY_ALGO, run_cli, stage, write_curriculum
-
-WANDB = str(Path(sys.executable).parent / "wandb")
+from helpers import processes
+from helpers.configs import ROOT, TINY_ALGO, stage, write_curriculum
 
 
 def inspect(run_dir: Path) -> tuple[dict, list[dict]]:
     """(summary view, all records) of one offline W&B run."""
-    summary = subprocess.run([WANDB, "leet", "inspect", "--summary", "--json", str(run_dir)],
-                             capture_output=True, text=True, check=True).stdout
-    records = subprocess.run([WANDB, "leet", "inspect", "--json", str(run_dir)],
-                             capture_output=True, text=True, check=True).stdout
+    summary = processes.run(tool="wandb", args=["leet", "inspect", "--summary", "--json", str(run_dir)])
+    records = processes.run(tool="wandb", args=["leet", "inspect", "--json", str(run_dir)])
+    assert summary.returncode == 0 and records.returncode == 0, summary.stderr + records.stderr
+    summary, records = summary.stdout, records.stdout
     return json.loads(summary), [json.loads(line) for line in records.splitlines() if line.strip()]
 
 
 def two_stage(tmp_path, *extra, multirun=False):
     conf = write_curriculum(tmp_path, "two", [stage("first", budget=128, freq=64), stage("second", budget=128, freq=64)])
     run = tmp_path / "run"
-    proc = run_cli([*(["-m"] if multirun else []), "--config-dir", str(conf), "+curriculum=two", *TINY_ALGO, "progress=false",
-                    f"hydra.run.dir={run}", *extra], cwd=ROOT, env={"WANDB_SILENT": "true", "PYTHONPATH": str(Path(__file__).parent)})
+    proc = processes.myorl_run([*(["-m"] if multirun else []), "--config-dir", str(conf), "+curriculum=two", *TINY_ALGO,
+                                "progress=false", f"hydra.run.dir={run}", *extra], cwd=ROOT, env={"WANDB_SILENT": "true"})
     return run, proc
 
 
@@ -72,7 +69,7 @@ def test_online_without_account_is_refused_clearly(tmp_path):
 
 
 def test_failed_stage_finishes_its_wandb_run_with_an_error(tmp_path):
-    run, proc = two_stage(tmp_path, "curriculum.stages.1.env.id=faulty_envs:Faulty-v0",
+    run, proc = two_stage(tmp_path, "curriculum.stages.1.env.id=helpers.faulty_envs:Faulty-v0",
                           "+curriculum.stages.1.env.kwargs.crash_at=100")
     assert proc.returncode != 0
     record = json.loads((run / "stages/01_second/stage.json").read_text())

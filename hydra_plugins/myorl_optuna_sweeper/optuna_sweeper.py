@@ -60,7 +60,7 @@ class OptunaSweeper(Sweeper):
 
     # ------------------------------------------------------------------------------------------ the sweep
     def sweep(self, arguments: list[str]) -> list[JobReturn]:
-        from myorl import sweeps
+        from myorl.integrations import optuna as sweeps
 
         space = search_space.parse(self.params, arguments, self.hydra_context.config_loader)
         seeds = self._seeds(space)

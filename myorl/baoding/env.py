@@ -3,7 +3,7 @@
 MyoSuite's Baoding env only knows `task_choice="fixed"` (always counter-clockwise) or `"random"`;
 it has no clockwise option. `myorl/Baoding-v1` takes `task: hold|ccw|cw|random` and sets the env's
 task before every reset; every step's `info["task"]` names the episode's task. All other kwargs go to
-the MyoSuite env (`base_id`, P1 by default).
+the MyoSuite env (`base_id`, P1 by default). The id is registered by `myorl/__init__.py`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ class FixedBaodingTask(gym.Wrapper):
         self._task = _tasks()[task]
 
     def reset(self, **kwargs: Any):
-        self.env.unwrapped.which_task = self._task
+        unwrapped: Any = self.env.unwrapped
+        unwrapped.which_task = self._task
         return self.env.reset(**kwargs)
 
 
@@ -46,7 +47,9 @@ class TaskInInfo(gym.Wrapper):
 
     def step(self, action: Any):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        return obs, reward, terminated, truncated, {**info, "task": self._names[self.env.unwrapped.which_task]}
+        unwrapped: Any = self.env.unwrapped
+        task = self._names[unwrapped.which_task]
+        return obs, reward, terminated, truncated, {**info, "task": task}
 
 
 def make_baoding(task: str = "ccw", base_id: str = "myoChallengeBaodingP1-v1", **kwargs: Any) -> gym.Env:
@@ -58,6 +61,3 @@ def make_baoding(task: str = "ccw", base_id: str = "myoChallengeBaodingP1-v1", *
         return TaskInInfo(gym.make(base_id, task_choice="random", **kwargs))
     return TaskInInfo(FixedBaodingTask(gym.make(base_id, task_choice="fixed", **kwargs), task))
 
-
-if "myorl/Baoding-v1" not in gym.registry:
-    gym.register("myorl/Baoding-v1", entry_point=make_baoding, max_episode_steps=200)

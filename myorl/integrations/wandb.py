@@ -13,7 +13,7 @@ import re
 import uuid
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -23,9 +23,10 @@ from myorl import files
 from myorl.config import TrackingConfig
 from myorl.errors import MyorlError
 from myorl.observers import Observer
+from myorl.plan import StagePlan
+from myorl.rundir import RunDir, StageDir, StageRecord, Summary
 
 STEP = "curriculum/timesteps"
-OK_STATUSES = ("converged", "budget_exhausted", "pruned")
 
 
 class WandbOutput(KVWriter):
@@ -74,24 +75,26 @@ class WandbTracker(Observer):
             raise MyorlError("tracking.mode=online needs a W&B account: run `wandb login` (or set WANDB_API_KEY), "
                              "or track offline (tracking.mode=offline) and `wandb sync` later")
         self.out, self.experiment = Path(output_dir), experiment
-        record = self.out / "tracking.json"  # the launch's group survives a resume
+        record = RunDir(self.out).tracking_file  # the launch's group survives a resume
         launch = files.read_json(record) if record.exists() else {"group": f"{experiment.curriculum.name}-"
                                                                            f"{uuid.uuid4().hex[:8]}"}
         self.group = launch["group"]
         files.write_json(record, {**launch, "project": self.cfg.project, "sweep": self.sweep})
 
-    def stage_started(self, plan, model, stage_dir, offset) -> None:
+    def stage_started(self, plan: StagePlan, model: BaseAlgorithm, stage_dir: Path, offset: int) -> None:
         import wandb
 
         exp, seed = self.experiment, self.experiment.settings.seed
         tags = [exp.curriculum.name, plan.algo.name, plan.env.id, *self.cfg.tags]
         if self.sweep:
             tags.append(f"sweep:{self.sweep}")
-        previous = stage_dir / "tracking.json"  # a resumed stage continues its own W&B run
+        previous = StageDir(stage_dir).tracking_file  # a resumed stage continues its own W&B run
         run_id = files.read_json(previous).get("id") if previous.exists() else None
         try:
             self.run = wandb.init(
-                id=run_id, resume="allow" if run_id else None, project=self.cfg.project, entity=self.cfg.entity, mode=self.cfg.mode, dir=str(self.out),
+                id=run_id, resume="allow" if run_id else None, project=self.cfg.project, entity=self.cfg.entity,
+                mode=cast(Any, self.cfg.mode),  # offline | online | disabled
+                dir=str(self.out),
                 group=self.group, job_type=plan.name, name=f"{exp.curriculum.name}/{plan.name}/seed{seed}",
                 tags=[t[:64] for t in tags], notes=self.cfg.notes, reinit="create_new",
                 config={"run": self.config, "stage": asdict(plan), "sb3": effective_hyperparameters(model),
@@ -103,33 +106,35 @@ class WandbTracker(Observer):
         self.run.define_metric("timesteps")
         self.run.define_metric("*", step_metric=STEP)
         model.logger.output_formats.append(WandbOutput(self.run, offset))
-        files.write_json(stage_dir / "tracking.json", {"id": self.run.id, "project": self.cfg.project,
+        files.write_json(StageDir(stage_dir).tracking_file, {"id": self.run.id, "project": self.cfg.project,
                                                        "entity": self.cfg.entity, "group": self.group,
                                                        "mode": self.cfg.mode, "dir": str(self.out)})
 
-    def stage_ended(self, plan, result, stage_dir) -> None:
+    def stage_ended(self, plan: StagePlan, record: StageRecord, stage_dir: Path) -> None:
         import wandb
 
         run, self.run = self.run, None
         if run is None:
             return
-        run.summary.update({k: v for k, v in asdict(result).items() if k != "paths"})
+        run.summary.update({k: v for k, v in record.as_json().items() if k != "paths"})
         if self.cfg.log_models:
             artifact = wandb.Artifact(_safe(f"{self.experiment.curriculum.name}-{plan.dirname}-model"), type="model",
-                                      metadata={"status": result.status, "best_metric": result.best_metric})
-            for name in ("best_model.zip", "best_vecnormalize.pkl", "last_model.zip", "last_vecnormalize.pkl"):
-                if (stage_dir / name).exists():
-                    artifact.add_file(str(stage_dir / name), name=name)
+                                      metadata={"status": record.status.value, "best_metric": record.best_metric})
+            stage = StageDir(stage_dir)
+            for path in (stage.model("best"), stage.statistics("best"), stage.model("last"), stage.statistics("last")):
+                if path.exists():
+                    artifact.add_file(str(path), name=path.name)
             run.log_artifact(artifact)
-        run.finish(exit_code=0 if result.status in OK_STATUSES else 1)
+        run.finish(exit_code=0 if record.status.ok else 1)
 
-    def experiment_ended(self, summary, error) -> None:
+    def experiment_ended(self, summary: Summary, error: BaseException | None) -> None:
         if self.run is not None:  # a stage that died before it could end
             self.run.finish(exit_code=1)
             self.run = None
 
 
 def make_tracker(cfg: TrackingConfig, config: dict[str, Any], sweep: str | None = None) -> Observer | None:
+    """A W&B tracker for a run with resolved config `config` (None when tracking is off)."""
     if cfg.backend == "none" or cfg.mode == "disabled":
         return None
     if cfg.backend != "wandb":

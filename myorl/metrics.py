@@ -1,10 +1,10 @@
-"""Evaluate a policy for some episodes and report every metric a convergence check may watch."""
+"""Metrics of one evaluation: run a policy for some episodes and report every metric a convergence check may watch."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from stable_baselines3.common.evaluation import evaluate_policy
@@ -71,8 +71,9 @@ def evaluate(model: Any, env: VecEnv, episodes: int, deterministic: bool = True,
     an episode cut short by a drop scores low. `callback` sees every step as `evaluate_policy`'s does.
     """
     collector = _InfoCollector(env.num_envs, callback)
-    rewards, lengths = evaluate_policy(model, env, n_eval_episodes=episodes, deterministic=deterministic,
-                                       return_episode_rewards=True, callback=collector)
+    returned = evaluate_policy(model, env, n_eval_episodes=episodes, deterministic=deterministic,
+                               return_episode_rewards=True, callback=collector)
+    rewards, lengths = cast(tuple[list[float], list[int]], returned)  # lists with return_episode_rewards
     spec = env.get_attr("spec")[0]
     horizon = getattr(spec, "max_episode_steps", None) or 0
     solved = [steps / max(length, horizon) for steps, length in collector.solved]

@@ -1,6 +1,7 @@
 """Test envs: InvertedPendulum that crashes or emits NaN after some steps, or reports success.
 
-Used as `env.id: faulty_envs:Faulty-v0` (the module registers the id when gymnasium imports it).
+Used as `env.id: helpers.faulty_envs:Faulty-v0`: gymnasium imports the module, which registers the id
+(`tests/` is on the path of the tests and, through `helpers.processes`, of the processes they start).
 """
 
 import gymnasium as gym

@@ -27,7 +27,8 @@ from stable_baselines3.common.vec_env import VecNormalize  # noqa: E402
 from myorl.config import EnvConfig, NormalizeConfig  # noqa: E402
 from myorl.envs import build_eval_env  # noqa: E402
 from myorl.errors import MyorlError  # noqa: E402
-from myorl.evaluation import Evaluation, evaluate  # noqa: E402
+from myorl.handover import carry_statistics  # noqa: E402
+from myorl.metrics import Evaluation, evaluate  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -81,23 +82,24 @@ class FrameRecorder(gym.Wrapper):
 
     def reset(self, **kwargs: Any):
         out = self.env.reset(**kwargs)
-        # past the last episode to record (the vector env's final auto-reset): nothing is rendered
+        # past the last episode to film (the vector env's final auto-reset): nothing is rendered
         self.lengths.append(0)
         if len(self.lengths) <= self.max_episodes:
-            self._record()
+            self._add_frame()
         return out
 
     def step(self, action: Any):
         out = self.env.step(action)
         if self.lengths and self.lengths[-1]:
-            self._record()
+            self._add_frame()
         return out
 
-    def _record(self) -> None:
+    def _add_frame(self) -> None:
         self.writer.add(self._frame())
         self.lengths[-1] += 1
 
     def _frame(self) -> np.ndarray:
+        frame: Any
         try:
             if len(self.lengths) == 1 and not self.lengths[0] and _is_myosuite(self.env):
                 frame = _first_myosuite_frame(self.env.unwrapped)
@@ -132,16 +134,16 @@ def _first_myosuite_frame(env: Any) -> np.ndarray:
 
 
 @dataclass
-class Recording:
+class Video:
     path: Path
     frames: int
     episode_lengths: tuple[int, ...]
     evaluation: Evaluation
 
 
-def record(policy: Any, env: EnvConfig, path: Path, *, episodes: int, seed: int, deterministic: bool = True,
-           normalize: NormalizeConfig | None = None, normalize_stats: VecNormalize | None = None,
-           frame_stack: int | None = None) -> Recording:
+def write_video(policy: Any, env: EnvConfig, path: Path, *, episodes: int, seed: int, deterministic: bool = True,
+                normalize: NormalizeConfig | None = None, normalize_stats: VecNormalize | None = None,
+                frame_stack: int | None = None) -> Video:
     """Play `episodes` episodes with `policy` on the evaluation env of seed `seed` and write them as one MP4.
 
     The env is built as `myorl.envs.build_eval_env` builds it, so these are the evaluation's first
@@ -154,7 +156,9 @@ def record(policy: Any, env: EnvConfig, path: Path, *, episodes: int, seed: int,
         return FrameRecorder(inner, episodes, writer)
 
     venv = build_eval_env(render_env, seed=seed, normalize=normalize or NormalizeConfig(), frame_stack=frame_stack,
-                          normalize_stats=normalize_stats, wrapper=wrap)
+                          wrapper=wrap)
+    if normalize_stats is not None:
+        carry_statistics(normalize_stats, venv)
     done = False
     try:
         evaluation = evaluate(policy, venv, episodes, deterministic)
@@ -162,7 +166,7 @@ def record(policy: Any, env: EnvConfig, path: Path, *, episodes: int, seed: int,
     finally:
         venv.close()
         writer.close(keep=done)
-    return Recording(writer.path, writer.frames, evaluation.episode_lengths, evaluation)
+    return Video(writer.path, writer.frames, evaluation.episode_lengths, evaluation)
 
 
 def _fps(env: Any) -> int:
@@ -188,13 +192,13 @@ def count_frames(path: Path) -> int:
     return sum(1 for _ in iio.imiter(path, plugin="FFMPEG"))
 
 
-def log_to_tracking(stage_dir: Path, video: Path) -> str | None:
-    """Log `video` to the stage's W&B run named by `stage_dir/tracking.json`; the run id, or None.
+def log_to_tracking(tracking_file: Path, video: Path) -> str | None:
+    """Log `video` to the W&B run a stage's `tracking.json` names; the run id, or None.
 
-    No `tracking.json` (tracking was off): nothing happens. A W&B failure is logged, not raised:
-    the video is on disk either way.
+    No such file (tracking was off): nothing happens. A W&B failure is logged, not raised: the video
+    is on disk either way.
     """
-    path = Path(stage_dir) / "tracking.json"
+    path = Path(tracking_file)
     try:
         info = json.loads(path.read_text()) if path.is_file() else {}
     except (OSError, ValueError):

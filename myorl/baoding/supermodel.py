@@ -41,8 +41,8 @@ from stable_baselines3.common.vec_env import VecNormalize
 from myorl.config import EnvConfig, HandoverModel, NormalizeConfig
 from myorl.envs import build_eval_env, make_env
 from myorl.errors import MyorlError
-from myorl.evaluation import Evaluation, evaluate
-from myorl.runs import open_stage
+from myorl.metrics import Evaluation, evaluate
+from myorl.rundir import open_stage
 
 DECIDE_AFTER = 2  # env steps after the reset: the first observation in which the targets have moved
 HOLD_BELOW = 1e-3  # rad: a smaller turn of the targets over those steps means "hold"
@@ -60,7 +60,7 @@ class PalmFrame:
         if "obs_dict" not in info:
             raise MyorlError(f"the super model needs MyoSuite's Baoding env; '{env.spec.id if env.spec else env}' "
                              "reports no obs_dict")
-        unwrapped = env.unwrapped
+        unwrapped: Any = env.unwrapped
         offsets, start = {}, 0
         for key in unwrapped.obs_keys:
             size = int(np.size(info["obs_dict"][key]))
@@ -108,7 +108,7 @@ class Expert:
         if stage.plan.frame_stack:
             raise MyorlError(f"the {name} expert '{path}' stacks frames; the super model takes experts without "
                              "frame_stack (RecurrentPPO has its own memory)")
-        return cls(name, stage.load_model(which), stage.load_statistics(which), f"{stage.dir} ({HandoverModel(which).value})")
+        return cls(name, stage.load_model(which), stage.load_statistics(which), f"{stage.path} ({HandoverModel(which).value})")
 
     def predict(self, obs: np.ndarray, state: Any, episode_start: np.ndarray, deterministic: bool):
         seen = self.statistics.normalize_obs(obs) if self.statistics is not None else obs
@@ -140,7 +140,7 @@ class SuperModel:
                                  f"{(palm.size,)}: it was not trained on this Baoding env")
         actions = {e.model.action_space.shape for e in self.experts.values()}
         if len(actions) != 1:
-            raise MyorlError(f"the experts' action spaces differ: {sorted(actions)}")
+            raise MyorlError(f"the experts' action spaces differ: {sorted(map(str, actions))}")
         self.observation_space = self.experts["cw"].model.observation_space
         self.action_space = self.experts["cw"].model.action_space
         self.decisions: list[list[str | None]] = []  # per env of the batch, one entry per episode
@@ -177,7 +177,7 @@ class SuperModel:
             starts = np.zeros(n, dtype=bool) if episode_start is None else np.asarray(episode_start, dtype=bool)
         while len(self.decisions) < n:
             self.decisions.append([])
-        for i in np.flatnonzero(starts):
+        for i in map(int, np.flatnonzero(starts)):
             state.steps[i], state.choice[i] = 0, None
             self.decisions[i].append(None)
         for i in range(n):

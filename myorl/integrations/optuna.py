@@ -1,10 +1,11 @@
-"""Optuna glue for sweeps: a run reporting to its trial (pruning), and a sweep's results.
+"""The Optuna job side: a run reporting to its trial, and stopping when the trial is pruned.
 
 The sweeper (`hydra_plugins/myorl_optuna_sweeper`, `hydra/sweeper=optuna`) asks Optuna for trials and launches
 one job per trial and seed, possibly in other processes or on other machines (joblib, submitit). Each job
 gets the storage URL, study name and trial number in its `optuna` config section; `observers` turns that
 into a `TrialReporter`, which reports every evaluation at the curriculum's cumulative timesteps and raises
-`optuna.TrialPruned` when the pruner says so. The experiment then records the stage `pruned`.
+`Pruned` (an `optuna.TrialPruned` that is also a `myorl.status.StopStage`) when the pruner says so. The
+experiment then records the stage `pruned`.
 """
 
 from __future__ import annotations
@@ -12,16 +13,23 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
 
 from myorl import files
 from myorl.config import Metric, OptunaTrialConfig
 from myorl.observers import EvalEvent, Observer
-
-if TYPE_CHECKING:
-    import optuna
+from myorl.status import Status, StopStage
 
 log = logging.getLogger(__name__)
+
+
+class Pruned(StopStage, optuna.TrialPruned):
+    """The trial was pruned: the stage stops with status `pruned` (the sweeper sees an optuna.TrialPruned)."""
+
+    status = Status.pruned
 
 
 class TrialReporter(Observer):
@@ -32,14 +40,12 @@ class TrialReporter(Observer):
         self.report = report
 
     def evaluated(self, event: EvalEvent) -> None:
-        import optuna
-
         if self.report and math.isfinite(event.metric):
             self.trial.report(event.metric, step=event.total_timesteps)
         if self.trial.should_prune():
             log.info("trial %d pruned at %s curriculum steps (%s %.4g)", self.trial.number,
                      f"{event.total_timesteps:,}", Metric(event.plan.convergence.metric).value, event.metric)
-            raise optuna.TrialPruned(f"pruned by {type(self.trial.study.pruner).__name__} at "
+            raise Pruned(f"pruned by {type(self.trial.study.pruner).__name__} at "
                                      f"{event.total_timesteps} curriculum steps")
 
 
@@ -49,9 +55,9 @@ def attach(link: OptunaTrialConfig) -> optuna.trial.Trial:
     Optuna hands out `Trial` objects only through `study.ask()`; a job launched elsewhere rejoins its trial
     through the storage API (study id from the name, trial id from the number) and the public constructor.
     """
-    import optuna
     from hydra.utils import instantiate
 
+    assert link.storage is not None and link.study_name is not None and link.trial is not None
     storage = optuna.storages.get_storage(link.storage)
     pruner = instantiate(dict(link.pruner)) if link.pruner else optuna.pruners.NopPruner()
     # The sampler is never asked here: the random one keeps loading the study cheap.
@@ -61,7 +67,7 @@ def attach(link: OptunaTrialConfig) -> optuna.trial.Trial:
     return optuna.trial.Trial(study, storage.get_trial_id_from_study_id_trial_number(study_id, link.trial))
 
 
-def observers(link: OptunaTrialConfig | Any) -> list[Observer]:
+def observers(link: OptunaTrialConfig) -> list[Observer]:
     """A `TrialReporter` when the run is an Optuna trial (`optuna.storage` set), else nothing."""
     if not link or link.storage is None:
         return []
@@ -71,7 +77,6 @@ def observers(link: OptunaTrialConfig | Any) -> list[Observer]:
 # --------------------------------------------------------------------------- a sweep's results
 def results(study: optuna.Study) -> dict[str, Any]:
     """What `optimization_results.yaml` holds: the best trial and how many trials ended how."""
-    from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False)
     counts = {state.name: sum(t.state == state for t in trials) for state in TrialState if
@@ -93,7 +98,6 @@ def write_results(study: optuna.Study, path: Path) -> dict[str, Any]:
 
 def trials_table(study: optuna.Study) -> str:
     """Every trial of the study, one line each: number, state, value, seconds, params (best marked *)."""
-    from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False)
     best = study.best_trial.number if any(t.state == TrialState.COMPLETE for t in trials) else None

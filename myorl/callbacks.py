@@ -1,0 +1,77 @@
+"""The SB3 callbacks a stage is trained with, each with one job.
+
+SB3's EvalCallback falls short here: it watches only the mean reward or `is_success`, saves the best
+model without the VecNormalize statistics that belong to it, and StopTrainingOnNoModelImprovement has
+no tolerance (strict '>'). `EvaluationCallback` keeps to SB3's callback protocol and reuses
+`evaluate_policy` (through `myorl.metrics.evaluate`) and `sync_envs_normalization`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
+
+from myorl.config import EvalConfig
+from myorl.convergence import ConvergenceCheck, EvalHistory
+from myorl.metrics import Evaluation, evaluate
+
+
+class EvaluationCallback(BaseCallback):
+    """Every `eval.freq` env steps: evaluate, feed the convergence check, save a new best, stop when done.
+
+    `on_best()` saves the best model with the statistics of that moment; `on_eval(timesteps, evaluation,
+    metric)` lets the stage checkpoint and tell its observers. A stage that runs out of budget between
+    evaluations gets its final model evaluated too.
+    """
+
+    def __init__(self, eval_env: VecEnv, config: EvalConfig, check: ConvergenceCheck, history: EvalHistory,
+                 history_file: Path, on_best: Callable[[], None],
+                 on_eval: Callable[[int, Evaluation, float], None]):
+        super().__init__()
+        self.eval_env, self.config, self.check, self.history = eval_env, config, check, history
+        self.history_file, self.on_best, self.on_eval = history_file, on_best, on_eval
+        self.last_eval_at = history.timesteps[-1] if history.timesteps else 0
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps - self.last_eval_at >= self.config.freq:
+            self.evaluate_now()
+        return self.check.stop_reason is None
+
+    def _on_training_end(self) -> None:
+        if self.check.stop_reason is None and self.num_timesteps > self.last_eval_at:
+            self.evaluate_now()
+
+    def evaluate_now(self) -> None:
+        sync_envs_normalization(self.training_env, self.eval_env)
+        evaluation = evaluate(self.model, self.eval_env, self.config.episodes, self.config.deterministic)
+        value = evaluation.metric(self.check.config.metric)
+        self.last_eval_at = self.num_timesteps
+        self.history.add(self.num_timesteps, value, evaluation)
+        if self.check.update(value, self.num_timesteps):
+            self.on_best()
+        self.history.save(self.history_file)
+        for key, val in evaluation.as_dict().items():
+            self.logger.record(f"eval/{key}", val)
+        self.logger.record("eval/metric", value)
+        self.logger.dump(self.num_timesteps)
+        self.on_eval(self.num_timesteps, evaluation, value)
+
+
+class EveryNSteps(BaseCallback):
+    """Calls `fn` every `n` env steps (all envs together), e.g. to checkpoint."""
+
+    def __init__(self, n: int, fn: Callable[[], None]):
+        super().__init__()
+        self.n, self.fn, self.last = n, fn, 0
+
+    def _init_callback(self) -> None:
+        self.last = self.num_timesteps
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps - self.last >= self.n:
+            self.last = self.num_timesteps
+            self.fn()
+        return True

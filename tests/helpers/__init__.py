@@ -1,0 +1,1 @@
+"""Test utilities (kept out of conftest.py): composing configs, tiny experiments, starting processes, test envs."""

@@ -1,0 +1,43 @@
+"""The one way tests start processes: `python -m <module>` or a console script of the venv, as a user would.
+
+Every process gets `tests/` on its PYTHONPATH, so test envs (`helpers.faulty_envs:Faulty-v0`) exist in it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TESTS = str(Path(__file__).resolve().parents[1])
+BIN = Path(sys.executable).parent
+
+
+def _command(module: str | None, tool: str | None, args: list[str]) -> list[str]:
+    return [sys.executable, "-m", module, *args] if module else [str(BIN / str(tool)), *args]
+
+
+def _env(extra: dict[str, str] | None) -> dict[str, str]:
+    path = os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, **(extra or {})}
+
+
+def run(module: str | None = None, args: list[str] = (), *, tool: str | None = None, cwd: Path | str | None = None,
+        env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run `python -m module args` (or the venv's `tool args`) to completion; output captured as text."""
+    return subprocess.run(_command(module, tool, list(args)), cwd=cwd, env=_env(env), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def start(module: str, args: list[str], *, cwd: Path | str | None = None, env: dict[str, str] | None = None,
+          merge_output: bool = False) -> subprocess.Popen[str]:
+    """Start `python -m module args` in the background (to signal or kill it, or to run several at once)."""
+    return subprocess.Popen(_command(module, None, args), cwd=cwd, env=_env(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT if merge_output else subprocess.PIPE, text=True)
+
+
+def myorl_run(args: list[str], cwd: Path | str, env: dict[str, str] | None = None,
+              timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """`python -m myorl.run ARGS` as a user types it."""
+    return run("myorl.run", args, cwd=cwd, env=env, timeout=timeout)
