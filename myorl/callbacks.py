@@ -16,23 +16,23 @@ from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
 
 from myorl.config import EvalConfig
 from myorl.convergence import ConvergenceCheck, EvalHistory
-from myorl.metrics import Evaluation, evaluate
+from myorl.metrics import Evaluation, InfoMeans, evaluate
 
 
 class EvaluationCallback(BaseCallback):
     """Every `eval.freq` env steps: evaluate, feed the convergence check, save a new best, stop when done.
 
     `on_best()` saves the best model with the statistics of that moment; `on_eval(timesteps, evaluation,
-    metric)` lets the stage checkpoint and tell its observers. A stage that runs out of budget between
-    evaluations gets its final model evaluated too.
+    metric)` lets the stage checkpoint and tell its observers; `clock()` is the stage's training time so far.
+    A stage that runs out of budget between evaluations gets its final model evaluated too.
     """
 
     def __init__(self, eval_env: VecEnv, config: EvalConfig, check: ConvergenceCheck, history: EvalHistory,
                  history_file: Path, on_best: Callable[[], None],
-                 on_eval: Callable[[int, Evaluation, float], None]):
+                 on_eval: Callable[[int, Evaluation, float], None], clock: Callable[[], float]):
         super().__init__()
         self.eval_env, self.config, self.check, self.history = eval_env, config, check, history
-        self.history_file, self.on_best, self.on_eval = history_file, on_best, on_eval
+        self.history_file, self.on_best, self.on_eval, self.clock = history_file, on_best, on_eval, clock
         self.last_eval_at = history.timesteps[-1] if history.timesteps else 0
 
     def _on_step(self) -> bool:
@@ -49,7 +49,7 @@ class EvaluationCallback(BaseCallback):
         evaluation = evaluate(self.model, self.eval_env, self.config.episodes, self.config.deterministic)
         value = evaluation.metric(self.check.config.metric)
         self.last_eval_at = self.num_timesteps
-        self.history.add(self.num_timesteps, value, evaluation)
+        self.history.add(self.num_timesteps, value, evaluation, self.clock())
         if self.check.update(value, self.num_timesteps):
             self.on_best()
         self.history.save(self.history_file)
@@ -75,3 +75,25 @@ class EveryNSteps(BaseCallback):
             self.last = self.num_timesteps
             self.fn()
         return True
+
+
+class InfoLogger(BaseCallback):
+    """Averages every numeric `info` key over each rollout and logs it as `info/<key>` (TensorBoard, W&B).
+
+    MyoSuite reports its reward terms (`solved`, `pos_dist_1`, `act_reg`, ...) in `info`; their means show
+    what a return is made of while training, not only at evaluations.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.means = InfoMeans()
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            self.means.add(info)
+        return True
+
+    def _on_rollout_end(self) -> None:
+        for key, value in self.means.means().items():
+            self.logger.record(f"info/{key}", value)
+        self.means = InfoMeans()

@@ -143,6 +143,7 @@ class NormalizeConfig:
 class HandoverConfig:
     model: HandoverModel = HandoverModel.best  # which of the stage's models the next stage starts from
     strict: bool = False  # refuse (instead of partially copying) when spaces or tensors differ
+    optimizer: bool = False  # continue the whole saved model, Adam's moments included (same spaces and network)
 
 
 @dataclass

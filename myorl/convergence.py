@@ -69,19 +69,23 @@ class EvalHistory:
     results: list[tuple[float, ...]] = field(default_factory=list)  # per-episode returns
     ep_lengths: list[tuple[int, ...]] = field(default_factory=list)
     scalars: list[dict[str, float]] = field(default_factory=list)  # every scalar of each Evaluation
+    wall_seconds: list[float] = field(default_factory=list)  # the stage's training time at each evaluation
 
-    def add(self, timesteps: int, metric: float, evaluation: Evaluation) -> None:
+    def add(self, timesteps: int, metric: float, evaluation: Evaluation, wall_seconds: float) -> None:
         self.timesteps.append(timesteps)
+        self.wall_seconds.append(round(wall_seconds, 3))
         self.metric.append(metric)
         self.results.append(evaluation.episode_rewards)
         self.ep_lengths.append(evaluation.episode_lengths)
         self.scalars.append(evaluation.as_dict())
 
     def save(self, path: Path) -> None:
-        """`timesteps`, `metric`, `results`, `ep_lengths` (SB3's EvalCallback names) and one array per
-        scalar the evaluations reported (NaN where one did not)."""
+        """`timesteps`, `metric`, `results`, `ep_lengths` (SB3's EvalCallback names), `wall_seconds` and one
+        array per scalar the evaluations reported (`mean_reward`, `info/solved`, ...; NaN where one did not)."""
         keys = list(dict.fromkeys(k for s in self.scalars for k in s))
         extra = {key: np.array([s.get(key, np.nan) for s in self.scalars]) for key in keys}
+        if len(self.wall_seconds) == len(self.timesteps):  # checkpoints of older versions had none
+            extra["wall_seconds"] = np.array(self.wall_seconds)
         files.save_npz(path, **extra, timesteps=np.array(self.timesteps), metric=np.array(self.metric),
                        results=_array(self.results), ep_lengths=_array(self.ep_lengths))
 

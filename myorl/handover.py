@@ -35,10 +35,12 @@ class Transfer:
     skipped: list[str] = field(default_factory=list)  # in the new policy, not (or not so shaped) in the old
     statistics: list[str] = field(default_factory=list)  # "observation", "return"
     statistics_dropped: list[str] = field(default_factory=list)  # with the reason
+    whole: bool = False  # the whole model was loaded, optimizer state included (handover.optimizer)
 
     def summary(self) -> str:
         """One line for the stage's log: where it starts from and what came along."""
-        parts = [f"{len(self.copied)}/{len(self.copied) + len(self.skipped)} tensors"]
+        parts = (["the whole model, optimizer state included"] if self.whole
+                 else [f"{len(self.copied)}/{len(self.copied) + len(self.skipped)} tensors"])
         if self.statistics:
             parts.append(" and ".join(self.statistics) + " statistics")
         if self.statistics_dropped:

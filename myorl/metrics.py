@@ -1,9 +1,14 @@
-"""Metrics of one evaluation: run a policy for some episodes and report every metric a convergence check may watch."""
+"""Metrics of one evaluation: run a policy for some episodes and report every metric a convergence check may watch.
+
+Besides returns and lengths, every numeric key of the env's `info` (MyoSuite's reward terms such as
+`solved`, `pos_dist_1`, `alive`, `act_reg`, the Baoding env's `effort`) is averaged over the evaluation's
+steps and reported as `info/<key>`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
 import numpy as np
@@ -23,6 +28,7 @@ class Evaluation:
     solved_fraction: float | None = None  # steps with info["solved"] / horizon, averaged over episodes
     episode_rewards: tuple[float, ...] = ()
     episode_lengths: tuple[int, ...] = ()
+    info: dict[str, float] = field(default_factory=dict)  # every numeric info key, averaged over the steps
 
     def metric(self, metric: Metric | str) -> float:
         value = getattr(self, Metric(metric).value)
@@ -32,8 +38,37 @@ class Evaluation:
         return float(value)
 
     def as_dict(self) -> dict[str, float]:
-        """The scalar metrics (those the env reports)."""
-        return {k: v for k, v in asdict(self).items() if isinstance(v, float)}
+        """The scalar metrics (those the env reports), info means as `info/<key>`."""
+        scalars = {k: v for k, v in asdict(self).items() if isinstance(v, float)}
+        return {**scalars, **{f"info/{k}": v for k, v in self.info.items()}}
+
+
+IGNORED_INFO = {"TimeLimit.truncated", "mujoco_unstable"}  # bookkeeping, not a measure of the agent
+
+
+def numeric_info(info: dict[str, Any]) -> Iterator[tuple[str, float]]:
+    """The numeric scalars of one step's info (bools as 0/1); arrays, dicts and strings are skipped."""
+    for key, value in info.items():
+        if isinstance(value, (bool, int, float, np.number)) and key not in IGNORED_INFO:
+            yield key, float(value)
+        elif isinstance(value, np.ndarray) and value.ndim == 0:
+            yield key, float(value)
+
+
+class InfoMeans:
+    """Running sums of every numeric info key: `add(info)` per step, `means()` at the end."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, info: dict[str, Any]) -> None:
+        for key, value in numeric_info(info):
+            self.sums[key] = self.sums.get(key, 0.0) + value
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        return {key: self.sums[key] / self.counts[key] for key in self.sums}
 
 
 class _InfoCollector:
@@ -46,10 +81,12 @@ class _InfoCollector:
         self.solved: list[tuple[float, int]] = []  # (solved steps, episode length) per episode
         self.lengths = np.zeros(n_envs, dtype=int)
         self.reports_solved = False
+        self.info = InfoMeans()
 
     def __call__(self, local: dict[str, Any], _globals: dict[str, Any]) -> None:
         i, info, done = local["i"], local["info"], local["done"]
         self.lengths[i] += 1
+        self.info.add(info)
         if "solved" in info:
             self.reports_solved = True
             self.solved_steps[i] += float(info["solved"])
@@ -85,4 +122,5 @@ def evaluate(model: Any, env: VecEnv, episodes: int, deterministic: bool = True,
         solved_fraction=float(np.mean(solved)) if collector.reports_solved and solved else None,
         episode_rewards=tuple(float(r) for r in rewards),
         episode_lengths=tuple(int(n) for n in lengths),
+        info=collector.info.means(),
     )

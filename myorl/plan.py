@@ -97,7 +97,12 @@ def check_spaces(plans: list[StagePlan]) -> None:
         env = make_env(plan.env)
         spaces.append((env.observation_space, env.action_space, plan.frame_stack))
         env.close()
-    for previous, (plan, current) in zip(spaces, zip(plans[1:], spaces[1:])):
+    for (before, previous), (plan, current) in zip(zip(plans, spaces), zip(plans[1:], spaces[1:])):
+        if plan.handover.optimizer and (previous != current or before.algo.name != plan.algo.name
+                                        or before.algo.policy_kwargs != plan.algo.policy_kwargs):
+            raise MyorlError(f"stage '{plan.name}' has handover.optimizer=true, which continues the whole model of "
+                             f"stage '{before.name}': it needs the same spaces, algo and policy_kwargs; "
+                             "set handover.optimizer=false to start a new optimizer from the copied weights")
         if plan.handover.strict and previous != current:
             raise MyorlError(f"stage '{plan.name}' has other spaces than the stage before it "
                              f"(observation {previous[0]} -> {current[0]}, action {previous[1]} -> {current[1]}) "

@@ -23,7 +23,7 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecEnv
 
 from myorl import algos
-from myorl.callbacks import EvaluationCallback, EveryNSteps
+from myorl.callbacks import EvaluationCallback, EveryNSteps, InfoLogger
 from myorl.checkpoints import Checkpoint, latest_checkpoint, save_checkpoint
 from myorl.config import Metric, RunSettings
 from myorl.convergence import ConvergenceCheck, EvalHistory
@@ -65,8 +65,8 @@ def train_stage(plan: StagePlan, ctx: StageContext) -> StageRecord:
                     else begin(plan, stage, train_env, ctx))
         training.model.set_logger(configure(str(ctx.run_dir.tensorboard / plan.dirname), ["tensorboard"]))
         callbacks = [EvaluationCallback(eval_env, plan.eval, training.check, training.history, stage.evaluations_file,
-                                        on_best=training.save_best, on_eval=training.evaluated),
-                     FiniteWeights()]
+                                        on_best=training.save_best, on_eval=training.evaluated, clock=training.elapsed),
+                     FiniteWeights(), InfoLogger()]
         if ctx.settings.checkpoint.freq:
             callbacks.append(EveryNSteps(ctx.settings.checkpoint.freq, training.checkpoint))
         ctx.observer.stage_started(plan, training.model, stage.path, ctx.offset)
@@ -95,13 +95,19 @@ class Training:
     history: EvalHistory
     ctx: StageContext
     resumed_from: int | None = None  # the checkpoint's timesteps, when resumed
+    wall_before: float = 0.0  # training seconds before this process (a resumed stage's earlier runs)
     started: float = field(default_factory=time.monotonic)
+
+    def elapsed(self) -> float:
+        """The stage's training time so far, across resumes."""
+        return self.wall_before + time.monotonic() - self.started
 
     def save_best(self) -> None:
         self.dir.save_model("best", self.model, self.env)
 
     def checkpoint(self) -> None:
-        state = {"check": self.check.state(), "history": asdict(self.history), "started_at": self.resumed_from or 0}
+        state = {"check": self.check.state(), "history": asdict(self.history), "started_at": self.resumed_from or 0,
+                 "wall_seconds": self.elapsed()}
         save_checkpoint(self.dir.checkpoints, self.model, self.env, state, self.ctx.settings.checkpoint.keep)
 
     def evaluated(self, timesteps: int, evaluation: Evaluation, metric: float) -> None:
@@ -116,7 +122,7 @@ class Training:
             name=self.plan.name, status=status, reason=reason, timesteps=self.model.num_timesteps,
             metric=Metric(self.plan.convergence.metric).value,
             best_metric=self.check.best if self.check.best_timestep is not None else None,
-            best_timestep=self.check.best_timestep, wall_seconds=round(time.monotonic() - self.started, 2),
+            best_timestep=self.check.best_timestep, wall_seconds=round(self.elapsed(), 2),
             resumed_from_timesteps=self.resumed_from)
         self.dir.write_record(record)
         self.ctx.observer.stage_ended(self.plan, record, self.dir.path)
@@ -130,8 +136,17 @@ class Training:
 
 
 def begin(plan: StagePlan, stage: StageDir, env: VecEnv, ctx: StageContext) -> Training:
-    """A new model; it starts from the previous stage's weights and statistics when there is one."""
-    model = algos.build_model(plan.algo, env, seed=plan.seed, device=ctx.settings.device)
+    """A new model; it starts from the previous stage's weights and statistics when there is one.
+
+    With `handover.optimizer` it is the previous stage's whole model instead (Adam's moments included, as
+    `RecurrentPPO.load(..., custom_objects=...)`), with this stage's hyperparameters and a step count of 0.
+    """
+    if ctx.previous is not None and plan.handover.optimizer:
+        model = algos.load_model(plan.algo, ctx.previous.model(plan.handover.model), env, ctx.settings.device)
+        model.num_timesteps = 0
+        model.set_random_seed(plan.seed)
+    else:
+        model = algos.build_model(plan.algo, env, seed=plan.seed, device=ctx.settings.device)
     if ctx.previous is not None:
         transfer = hand_over(ctx.previous, plan, model, env)
         log.info("stage '%s' %s", plan.name, transfer.summary())
@@ -141,7 +156,10 @@ def begin(plan: StagePlan, stage: StageDir, env: VecEnv, ctx: StageContext) -> T
 def hand_over(previous: StageDir, plan: StagePlan, model: BaseAlgorithm, env: VecEnv) -> Transfer:
     """Copy the previous stage's weights into `model` and its statistics into `env`."""
     which = plan.handover.model
-    transfer = copy_weights(previous.model(which), model, strict=plan.handover.strict)
+    if plan.handover.optimizer:  # the model was loaded whole
+        transfer = Transfer(f"{previous.path.name}/{previous.model(which).name}", whole=True)
+    else:
+        transfer = copy_weights(previous.model(which), model, strict=plan.handover.strict)
     if previous.statistics(which).exists():
         transfer.statistics, transfer.statistics_dropped = carry_statistics(
             load_statistics(previous.statistics(which)), env)
@@ -157,5 +175,5 @@ def resume(plan: StagePlan, stage: StageDir, checkpoint: Checkpoint, env: VecEnv
     history = EvalHistory(**state.get("history", state.get("record", {})))  # "record": checkpoints before 0.2
     log.info("stage '%s': resumed from its checkpoint at %s steps", plan.name, f"{checkpoint.timesteps:,}")
     return Training(plan, stage, model, env, ConvergenceCheck(plan.convergence, **state["check"]), history, ctx,
-                    resumed_from=checkpoint.timesteps)
+                    resumed_from=checkpoint.timesteps, wall_before=float(state.get("wall_seconds", 0.0)))
 

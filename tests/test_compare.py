@@ -58,3 +58,18 @@ def test_not_a_run_is_one_line(tmp_path, capsys):
     assert main([str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"myorl: '{tmp_path}' holds no myorl run (no experiment.yaml in it or below it)"]
+
+
+def test_any_evaluation_key_against_wall_time(tmp_path, capsys):
+    exp = tiny_experiment(tmp_path / "a", [stage("first", budget=256), stage("second", budget=128)])
+    exp.run()
+    out = tmp_path / "out"
+    assert main([str(exp.output_dir), "metric=info/reward_survive", "--metric", "mean_ep_length", "x=wall",
+                 f"out={out}"]) == 0
+    assert (out / "curves.png").read_bytes().startswith(PNG)
+    result = compare([exp.output_dir], tmp_path / "again", metrics=["info/reward_survive"], x="wall")
+    x, y = result.groups[0].curves[0].points["info/reward_survive"]
+    assert len(x) == 3 and np.all(np.diff(x) > 0) and np.all((0 < y) & (y < 1))  # 2 + 1 evaluations, in hours
+    assert x[-1] < 1.0  # hours: a tiny run takes seconds
+    assert main([str(exp.output_dir), "--metric", "info/nope"]) == 1
+    assert "no evaluation reports ['info/nope']; the runs' evaluations.npz hold: " in capsys.readouterr().err

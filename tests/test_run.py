@@ -1,9 +1,11 @@
 """A real two-stage run: the files it leaves, and the exact hand-over of weights and statistics."""
 
+import copy
 import json
 import pickle
 
 import numpy as np
+import pytest
 import torch
 from helpers.configs import stage
 from stable_baselines3 import PPO
@@ -37,6 +39,10 @@ def test_two_stage_run_writes_every_file(tiny):
         assert all((d / p).is_file() for p in record["paths"].values())
         evals = np.load(d / "evaluations.npz", allow_pickle=True)
         assert record["best_metric"] == evals["metric"].max()
+        # InvertedPendulum's info["reward_survive"] is 1 each step but 0 when the pole falls: averaged per evaluation
+        steps = np.array(list(evals["ep_lengths"]), dtype=float).sum(axis=1)
+        assert np.allclose(evals["info/reward_survive"], 1 - 2 / steps)
+        assert np.all(np.diff(evals["wall_seconds"]) > 0) and evals["wall_seconds"][-1] <= record["wall_seconds"]
         assert not [p for p in d.iterdir() if p.name.endswith(".tmp")]
     saved = json.loads((run / "summary.json").read_text())
     assert saved["curriculum"] == "tiny" and [s["name"] for s in saved["stages"]] == ["first", "second"]
@@ -71,3 +77,59 @@ def test_normalisation_statistics_are_handed_on(tiny):
     record = json.loads((stages / "00_first/stage.json").read_text())
     last1 = load(stages / "00_first/last_vecnormalize.pkl")
     assert best1.obs_rms.count < last1.obs_rms.count or record["best_timestep"] == record["timesteps"]
+
+
+def test_info_means_reach_tensorboard(tiny):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    exp = tiny([stage("only", budget=256)])
+    exp.run()
+    events = EventAccumulator(str(next((exp.output_dir / "tensorboard" / "00_only").glob("*")).parent))
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    assert "info/reward_survive" in tags and "eval/info/reward_survive" in tags
+    assert all(0.8 < e.value < 1.0 for e in events.Scalars("info/reward_survive"))
+
+
+class OptimizerSpy:
+    """An observer that keeps each stage's optimizer state as the stage starts."""
+
+    def __init__(self):
+        self.states = {}
+
+    def stage_started(self, plan, model, stage_dir, offset):
+        self.states[plan.name] = (model.num_timesteps, copy.deepcopy(model.policy.optimizer.state_dict()),
+                                  model.lr_schedule(1.0))
+
+    def __getattr__(self, name):  # the other hooks: nothing to do
+        return lambda *args: None
+
+
+def test_handover_optimizer_continues_adams_state_exactly(tiny):
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    spy = OptimizerSpy()
+    exp = tiny([stage("first", budget=256),
+                stage("second", budget=128, algo={"learning_rate": 1e-5}, handover={"model": "last", "optimizer": True})])
+    exp.observers.append(spy)
+    exp.run()
+    _, params, _ = load_from_zip_file(exp.output_dir / "stages/00_first/last_model.zip", device="cpu")
+    saved, started = params["policy.optimizer"], spy.states["second"][1]
+    assert spy.states["second"][0] == 0  # the stage counts its own steps
+    assert saved["state"].keys() == started["state"].keys() and len(saved["state"]) > 0
+    for key, moments in saved["state"].items():
+        for name in ("exp_avg", "exp_avg_sq", "step"):
+            assert torch.equal(moments[name], started["state"][key][name]), (key, name)
+    assert spy.states["second"][2] == 1e-5  # the new stage's own hyperparameters apply (from its first update)
+    record = json.loads((exp.output_dir / "stages/01_second/stage.json").read_text())
+    assert record["status"] == "budget_exhausted" and 128 <= record["timesteps"] < 128 + 64
+
+
+def test_handover_optimizer_needs_the_same_network(tiny):
+    from myorl.errors import MyorlError
+
+    other = {"policy_kwargs": {"net_arch": {"pi": [8], "vf": [8]}}}
+    exp = tiny([stage("first", budget=128), stage("second", budget=128, algo=other, handover={"optimizer": True})])
+    with pytest.raises(MyorlError, match="handover.optimizer=true, .* it needs the same spaces, algo and policy_kwargs"):
+        exp.run()
+    assert not (exp.output_dir / "stages").exists()

@@ -52,6 +52,8 @@ def test_two_stages_two_runs_one_group(tmp_path):
     first_steps = json.loads((run / "stages/00_first/stage.json").read_text())["timesteps"]
     assert evals[0]["curriculum/timesteps"] == first_steps + evals[0]["timesteps"]  # cumulative x-axis
     assert any("train/loss" in h for h in history) and any("rollout/ep_rew_mean" in h for h in history)
+    assert any(0 < h.get("info/reward_survive", -1) < 1 for h in history)  # info means per rollout
+    assert any("eval/info/reward_survive" in h for h in history)
     assert (run / "stages/01_second/tracking.json").is_file()
     assert list((run / "tensorboard").glob("*/events.out.tfevents.*"))  # TensorBoard too
 

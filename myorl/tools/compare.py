@@ -1,4 +1,4 @@
-"""`python -m myorl.compare PATH... [--out DIR]`: learning curves and a per-stage table of runs.
+"""`python -m myorl.compare PATH... [--out DIR] [--metric KEY]... [--x steps|wall]`: curves and a per-stage table.
 
 Each PATH is a run dir, a multirun sweep dir or any folder of runs (every dir below it with an
 `experiment.yaml`). Runs whose configs differ only by `seed` (and by how they ran: the schema's fields
@@ -6,7 +6,10 @@ marked `HOW_IT_RUNS`, such as device, threads, vec_env, progress, checkpoint) fo
 Writes into `--out` (default `outputs/compare/<date>_<time>/`):
 
 - `curves.png`: the evaluation metric against timesteps summed over the curriculum, one panel per
-  metric, stage boundaries as dotted lines. A group of one run is its curve; a group of seeds is their
+  metric, stage boundaries as dotted lines. `--metric KEY` (repeatable; also `metric=KEY`) plots any array
+  of the stages' `evaluations.npz` instead: `mean_reward`, `mean_ep_length`, `solved_fraction`,
+  `info/<key>` (e.g. `info/solved`, `info/alive`, `info/pos_dist_1`, `info/effort`). `--x wall` puts the
+  stages' training wall-clock time on the x-axis. A group of one run is its curve; a group of seeds is their
   mean with a 95% bootstrap confidence interval, or the interquartile mean (IQM) with 5 seeds or more.
 - `table.md`: per run and stage the final and best metric, the steps to convergence and the status,
   plus each seed group's aggregate.
@@ -55,21 +58,29 @@ class RunCurve:
     run: Run
     seed: int
     points: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # metric -> (x, y)
-    boundaries: list[tuple[int, str]] = field(default_factory=list)  # (first timestep, stage name)
+    boundaries: list[tuple[float, str]] = field(default_factory=list)  # (x where a stage starts, its name)
     stages: list[StageRow] = field(default_factory=list)
-    end: int = 0  # timesteps over all stages
 
     @classmethod
-    def of(cls, run: Run) -> RunCurve:
+    def of(cls, run: Run, metrics: list[str] | None = None, x: str = "timesteps") -> RunCurve:
+        """`metrics`: keys of `evaluations.npz` to plot (default: each stage's convergence metric);
+        `x`: `timesteps` or `wall` (training hours, summed over the stages)."""
         curve = cls(run, run.config.seed)
-        offset = 0
+        offset = 0.0
         for stage in run.stages():
             record, evals = stage.dir.read_record(), stage.dir.read_evaluations()
             metric = record.metric if record else stage.plan.convergence.metric.value
-            xs = offset + np.asarray(evals["timesteps"], dtype=float) if evals else np.array([])
             ys = np.asarray(evals["metric"], dtype=float) if evals else np.array([])
-            old_x, old_y = curve.points.get(metric, (np.array([]), np.array([])))
-            curve.points[metric] = (np.concatenate([old_x, xs]), np.concatenate([old_y, ys]))
+            xs = np.array([])
+            if evals and x == "wall" and "wall_seconds" in evals:
+                xs = offset + np.asarray(evals["wall_seconds"], dtype=float) / 3600
+            elif evals and x != "wall":
+                xs = offset + np.asarray(evals["timesteps"], dtype=float)
+            for key in metrics or [metric]:
+                column = evals.get("metric" if metrics is None else key) if evals else None
+                if column is not None and len(xs):
+                    old_x, old_y = curve.points.get(key, (np.array([]), np.array([])))
+                    curve.points[key] = (np.concatenate([old_x, xs]), np.concatenate([old_y, column.astype(float)]))
             length = int(record.timesteps if record else (evals["timesteps"][-1] if evals else 0))
             status = record.status.value if record else "running"
             best = record.best_metric if record else (float(ys.max()) if len(ys) else None)
@@ -78,8 +89,11 @@ class RunCurve:
                 stage.name, metric, float(ys[-1]) if len(ys) else None, best, length,
                 f"{status} ({record.reason})" if record and record.reason else status,
                 length if status == "converged" else None))
-            offset += length
-        curve.end = offset
+            if x == "wall":
+                ran = evals["wall_seconds"][-1] if evals and "wall_seconds" in evals else 0.0
+                offset += (record.wall_seconds if record else float(ran)) / 3600
+            else:
+                offset += length
         return curve
 
 
@@ -94,7 +108,7 @@ class Group:
         return "IQM" if len(self.curves) >= IQM_FROM else "mean"
 
 
-def group_runs(runs: list[Run]) -> list[Group]:
+def group_runs(runs: list[Run], metrics: list[str] | None = None, x: str = "timesteps") -> list[Group]:
     """Runs that differ only by seed go together; each group is labelled by what sets it apart."""
     ignored = how_it_runs_keys() | {"seed"}
     configs = [{k: v for k, v in flatten(OmegaConf.to_container(r.read_config_node(), resolve=True)).items()
@@ -116,7 +130,7 @@ def group_runs(runs: list[Run]) -> list[Group]:
         shown = [f"{k}={_short(cfg.get(k, '-'))}" for k in differ]
         label = ", ".join(([first.curriculum] if by_curriculum else []) + shown[:3])
         label += f" (+{len(shown) - 3} more)" if len(shown) > 3 else ""
-        groups.append(Group(label or first.curriculum, [RunCurve.of(runs[i]) for i in members[key]]))
+        groups.append(Group(label or first.curriculum, [RunCurve.of(runs[i], metrics, x) for i in members[key]]))
     return groups
 
 
@@ -156,7 +170,7 @@ def _on_grid(curves: list[RunCurve], metric: str) -> tuple[np.ndarray, np.ndarra
 
 
 # --------------------------------------------------------------------------- outputs
-def plot(groups: list[Group], title: str) -> bytes:
+def plot(groups: list[Group], title: str, x: str = "timesteps") -> bytes:
     """The PNG of all groups' curves, one panel per metric."""
     from matplotlib.figure import Figure
 
@@ -168,7 +182,8 @@ def plot(groups: list[Group], title: str) -> bytes:
         for group, color in zip(groups, colors):
             _plot_group(ax, group, metric, color, annotate=len(groups) == 1)
         ax.set_ylabel(metric)
-        ax.set_xlabel("timesteps (summed over the curriculum's stages)")
+        ax.set_xlabel("training hours (summed over the curriculum's stages)" if x == "wall"
+                      else "timesteps (summed over the curriculum's stages)")
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize="small", loc="best")
@@ -260,20 +275,27 @@ class Comparison:
     markdown: str
 
 
-def compare(paths: list[Path | str], out: Path | str | None = None, title: str | None = None) -> Comparison:
+def compare(paths: list[Path | str], out: Path | str | None = None, title: str | None = None,
+            metrics: list[str] | None = None, x: str = "timesteps") -> Comparison:
     """Find the runs under `paths`, group them by seed, write `curves.png` and `table.md` into `out`."""
+    if x not in ("timesteps", "wall"):
+        raise MyorlError(f"x must be timesteps or wall, got '{x}'")
     runs, seen = [], set()
     for path in paths:
         for run in find_runs(path):
             if run.path.resolve() not in seen:
                 seen.add(run.path.resolve())
                 runs.append(run)
-    groups = group_runs(runs)
+    groups = group_runs(runs, metrics, x)
+    missing = [m for m in metrics or [] if not any(m in c.points for g in groups for c in g.curves)]
+    if missing:
+        known = sorted({k for r in runs for s in r.stages() for k in (s.dir.read_evaluations() or {})})
+        raise MyorlError(f"no evaluation reports {missing}; the runs' evaluations.npz hold: {', '.join(known)}")
     out = Path(out or Path("outputs", "compare", time.strftime("%Y-%m-%d_%H-%M-%S")))
     curricula = ", ".join(dict.fromkeys(r.curriculum for r in runs))
     title = title or f"{curricula}: {len(runs)} run{'s' * (len(runs) > 1)}, {len(groups)} group{'s' * (len(groups) > 1)}"
     markdown = table(groups)
-    png = files.write_bytes(out / "curves.png", plot(groups, title))
+    png = files.write_bytes(out / "curves.png", plot(groups, title, x))
     table_path = files.write_text(out / "table.md", f"# {title}\n\n![curves](curves.png)\n\n{markdown}")
     return Comparison(groups, png, table_path, markdown)
 
@@ -283,9 +305,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="+", type=Path, help="run dirs, multirun sweep dirs or folders of runs")
     parser.add_argument("--out", type=Path, help="output dir (default outputs/compare/<date>_<time>)")
     parser.add_argument("--title", help="the plot's title")
+    parser.add_argument("--metric", action="append", help="a key of evaluations.npz to plot (repeatable), "
+                        "e.g. info/solved, mean_ep_length; default: each stage's convergence metric")
+    parser.add_argument("--x", default="timesteps", choices=["timesteps", "wall"], help="the x-axis")
+    argv = sys.argv[1:] if argv is None else argv
+    # key=value works too, like the other myorl commands: metric=info/solved out=DIR x=wall title=...
+    argv = [f"--{a}" if a.split("=", 1)[0] in ("metric", "out", "title", "x") and "=" in a else a for a in argv]
     args = parser.parse_args(argv)
     try:
-        result = compare(args.paths, args.out, args.title)
+        result = compare(args.paths, args.out, args.title, args.metric, args.x)
     except MyorlError as err:
         print(f"myorl: {err}", file=sys.stderr)
         return 1
