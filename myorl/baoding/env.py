@@ -16,7 +16,8 @@ brackets); the winners are Chiappa et al.'s MyoChallenge 2022 solution (github a
   observation. The winners took a zero-action step first because MyoSuite 1 placed the targets only in
   `step()`; MyoSuite 3 places them at reset, so no step is taken here: the episode starts at time 0,
   step 0, with no muscle activation, and the first observation shows the balls on their targets.
-  The targets are placed for the hand's (possibly noisy, see below) initial pose.
+  The targets are placed for the hand's (possibly noisy, see below) initial pose. The episode's phase
+  is `env.unwrapped.rsi_phase` (None without RSI).
 - `balls_overlap` [0]: probability that an episode (without RSI) starts its targets right over the
   balls, i.e. ball 1's target at `REST_ANGLE` = 3pi/4 (the winners' `overlap_probability`; 0.9 in their
   stage 15). Their boolean `balls_overlap` (RSI episodes whose targets then jump to a random angle) was
@@ -47,7 +48,8 @@ brackets); the winners are Chiappa et al.'s MyoChallenge 2022 solution (github a
 Every draw comes from the env's seeded `np_random`, after MyoSuite's own, and only when its knob is on:
 a seeded env is reproducible, and a knob left off changes no other draw. MyoSuite's other kwargs
 (`goal_time_period`, `goal_xrange`, `obj_mass_range`, `proximity_th`, ...) pass through; an unknown
-kwarg raises (MyoSuite would silently ignore it).
+kwarg raises (MyoSuite would silently ignore it). `python -m myorl.baoding.measure` measures steps to a
+drop under the winners' stage-1 settings and the cost of full infos.
 """
 
 from __future__ import annotations
