@@ -52,6 +52,9 @@ def _probability(name: str, value: float) -> float:
 class CurriculumBaodingEnv(BaodingEnv):
     """`BaodingEnv` plus `task`, RSI, starting-angle and initial-pose knobs, an `alive` term and lean infos."""
 
+    ball_1_starting_angle: float  # MyoSuite's: where the targets' goal trajectory starts (rad)
+    ball_2_starting_angle: float
+
     def __init__(
         self,
         *args: Any,
@@ -87,6 +90,8 @@ class CurriculumBaodingEnv(BaodingEnv):
         self.limit_init_angle = None if limit_init_angle is None else float(limit_init_angle)
         self.lean_info = bool(lean_info)
         self.rsi_phase: float | None = None  # this episode's RSI phase (rad), None without RSI
+        # MyoSuite's fixed tasks never redraw the start: restored each episode, as the knobs move it.
+        self._myosuite_start = (self.ball_1_starting_angle, self.ball_2_starting_angle)
 
         self.reward_keys = self._reward_keys()
         self.rwd_keys_wt = {str(k): float(w) for k, w in dict(weights).items()}
@@ -125,6 +130,7 @@ class CurriculumBaodingEnv(BaodingEnv):
         """MyoSuite's draws first (unchanged), then the knobs' draws, each only when its knob is on."""
         if self.task != "random":
             self.which_task = TASK_OF[self.task]
+        self.ball_1_starting_angle, self.ball_2_starting_angle = self._myosuite_start
         state = super().reset_task(np_random)
         self.rsi_phase = None
         if self.rsi > 0 and np_random.uniform() < self.rsi:
