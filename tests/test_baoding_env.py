@@ -59,14 +59,16 @@ def rollout(env: gym.Env, seed: int, episodes: int = 2, steps: int = 40) -> list
     return out
 
 
-@pytest.mark.parametrize("task", ["ccw", "hold", "cw", "random"])
-def test_defaults_reproduce_plain_myosuite(task):
+@pytest.mark.parametrize("task,base", [("ccw", "P1"), ("hold", "P1"), ("cw", "P1"), ("random", "P1"),
+                                       ("random", "P2"), ("cw", "P2")])
+def test_defaults_reproduce_plain_myosuite(task, base):
     from myosuite.envs.myo.tasks.challenge.baoding import Task
 
-    plain = gym.make("myoChallengeBaodingP1-v1", task_choice="random" if task == "random" else "fixed")
+    base_id = f"myoChallengeBaoding{base}-v1"
+    plain = gym.make(base_id, task_choice="random" if task == "random" else "fixed")
     if task in ("hold", "cw"):  # what myorl did before the knobs: set MyoSuite's task before the reset
         plain.unwrapped.which_task = {"hold": Task.HOLD, "cw": Task.BAODING_CW}[task]
-    ours, theirs = rollout(make(task=task), seed=5), rollout(plain, seed=5)
+    ours, theirs = rollout(make(task=task, base_id=base_id), seed=5), rollout(plain, seed=5)
     assert len(ours) == len(theirs) > 20
     for a, b in zip(ours, theirs):
         assert np.array_equal(a[0], b[0])  # bit for bit
