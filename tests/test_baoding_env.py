@@ -13,7 +13,8 @@ import myorl.baoding  # noqa: F401  (registers myorl/Baoding-v1)
 from myorl.baoding.env import REST_ANGLE, WINNERS_REWARD_WEIGHTS
 from myorl.baoding.knobs import CurriculumBaodingEnv
 
-HAND = slice(0, 23)  # MyoSuite's default obs: hand_pos (23), ball 1 pos, vel, ball 2 pos, vel, targets, errors, act
+# MyoSuite's default obs: hand_pos (23), ball 1 pos, vel, ball 2 pos, vel, targets, errors, act (39)
+HAND = slice(0, 23)
 BALL1, BALL2 = slice(23, 26), slice(29, 32)
 ACT = slice(-39, None)
 DEG = np.pi / 180
@@ -28,7 +29,7 @@ def core(env: gym.Env) -> CurriculumBaodingEnv:
 
 
 def target_angle(env: gym.Env) -> float:
-    """Ball 1's target angle on its ellipse, read from where MyoSuite put the target site (hand-bone frame)."""
+    """Ball 1's target angle on its ellipse, from where MyoSuite put the target site (hand-bone frame)."""
     u = core(env)
     x, y = u.model.site_pos[u.target1_sid, :2]
     return float(np.arctan2((y - u.center_pos[1]) / u.y_radius, (x - u.center_pos[0]) / u.x_radius))
@@ -70,7 +71,7 @@ def test_defaults_reproduce_plain_myosuite(task, base):
         plain.unwrapped.which_task = {"hold": Task.HOLD, "cw": Task.BAODING_CW}[task]
     ours, theirs = rollout(make(task=task, base_id=base_id), seed=5), rollout(plain, seed=5)
     assert len(ours) == len(theirs) > 20
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         assert np.array_equal(a[0], b[0])  # bit for bit
         assert a[1:] == b[1:]
 
@@ -87,7 +88,8 @@ def test_rsi_starts_both_balls_on_their_targets_and_the_goal_runs_on_from_there(
         zero = np.zeros(39, dtype=np.float32)
         for step in range(3):
             env.step(zero)  # targets move before the physics: after step k they show goal[k - 1]
-            assert wrapped(target_angle(env) - REST_ANGLE - u.rsi_phase - u.goal[step, 0]) == pytest.approx(0, abs=1e-9)
+            expected = REST_ANGLE + u.rsi_phase + u.goal[step, 0]
+            assert wrapped(target_angle(env) - expected) == pytest.approx(0, abs=1e-9)
         assert u.goal[2, 0] == pytest.approx(2 * 2 * np.pi * u.dt / 5)
 
     plain = make(task="ccw")
@@ -122,7 +124,9 @@ def test_alive_is_one_per_step_until_a_ball_drops_and_the_episode_ends_there():
     while not (terminated or truncated):
         obs, reward, terminated, truncated, info = env.step(zero)
         assert reward == info["alive"]  # the only weighted term
-        alive.append(info["alive"]), done.append(info["done"]), lowest.append(min(obs[BALL1][2], obs[BALL2][2]))
+        alive.append(info["alive"])
+        done.append(info["done"])
+        lowest.append(min(obs[BALL1][2], obs[BALL2][2]))
     assert terminated and not truncated and 10 < len(alive) < 100  # zero action drops a ball after ~36 steps
     assert alive == [1.0] * (len(alive) - 1) + [0.0] and done == [0.0] * (len(done) - 1) + [1.0]
     assert min(lowest[:-1]) >= drop_th > lowest[-1]
@@ -152,7 +156,7 @@ def test_winners_stage_1_reward_is_the_weighted_sum_of_the_terms():
             break
     assert rewards[0] > 5  # solved at the first step thanks to RSI: 5 + 1 - small distances
     assert terminated and rewards[-1] < 0  # the drop: no alive, no solved
-    assert np.array_equal(u.model.site_pos[targets], start)  # still, in the frame of the hand bone carrying them
+    assert np.array_equal(u.model.site_pos[targets], start)  # still, in the frame of the bone carrying them
 
 
 def _initial_hand_offsets(episodes: int = 30, **kwargs) -> np.ndarray:
@@ -165,7 +169,7 @@ def _initial_hand_offsets(episodes: int = 30, **kwargs) -> np.ndarray:
 def test_noise_palm_turns_the_wrist_within_its_bounds_and_leaves_the_fingers():
     offsets = _initial_hand_offsets(noise_palm=0.5)
     bound = 0.5 * 10 * DEG + 1e-6
-    assert (offsets[:, 0] >= -1e-6).all() and (offsets[:, 0] <= bound).all()  # pronation: away from palm-up only
+    assert (offsets[:, 0] >= -1e-6).all() and (offsets[:, 0] <= bound).all()  # pronation: one way only
     assert (np.abs(offsets[:, 1:3]) <= bound).all()
     assert offsets[:, 0].max() > 0.6 * bound and np.abs(offsets[:, 1:3]).max(axis=0).min() > 0.6 * bound
     assert not offsets[:, 3:].any()
@@ -234,7 +238,8 @@ def test_bad_kwargs_raise_and_the_env_pickles_with_its_knobs():
         make(weighted_reward_keys={"alvie": 1.0})
     with pytest.raises(ValueError, match="rsi"):
         make(rsi=1.5)
-    env = make(task="cw", rsi=0.25, limit_init_angle=0.5, lean_info=False, weighted_reward_keys=WINNERS_REWARD_WEIGHTS)
+    env = make(task="cw", rsi=0.25, limit_init_angle=0.5, lean_info=False,
+               weighted_reward_keys=WINNERS_REWARD_WEIGHTS)
     copy = pickle.loads(pickle.dumps(core(env)))
     assert (copy.task, copy.rsi, copy.limit_init_angle, copy.lean_info) == ("cw", 0.25, 0.5, False)
     assert copy.rwd_keys_wt == WINNERS_REWARD_WEIGHTS

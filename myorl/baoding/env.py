@@ -80,7 +80,8 @@ def make_baoding(task: str = "ccw", base_id: str = "myoChallengeBaodingP1-v1", *
     spec = gym.spec(base_id)
     if spec.entry_point != _MYOSUITE_BAODING:
         raise ValueError(f"base_id '{base_id}' is no MyoSuite Baoding env (entry point {spec.entry_point})")
-    own = {k: v for k, v in (spec.kwargs or {}).items() if k != "task_choice"}  # P2 registers "random"; task decides
+    # `task` decides (P2 registers task_choice="random").
+    own = {k: v for k, v in (spec.kwargs or {}).items() if k != "task_choice"}
     return gym.make(dataclasses.replace(spec, entry_point=_ENTRY_POINT, kwargs=own), task=task, **kwargs)
 
 

@@ -33,14 +33,19 @@ PALM_NOISE: dict[str, tuple[float, float]] = {
     "flexion": (-10 * DEG, 10 * DEG),  # wrist flexion-extension
 }
 FINGER_NOISE: dict[str, tuple[float, float]] = {
-    **{j: (-10 * DEG, 10 * DEG) for j in ("cmc_abduction", "cmc_flexion", "mp_flexion", "ip_flexion")},  # thumb
-    **{f"{j}{f}_flexion": (0.0, 30 * DEG) for f in (2, 3, 4, 5) for j in ("mcp", "pm", "md")},  # bent, never over-open
+    # the thumb's four joints
+    **{j: (-10 * DEG, 10 * DEG) for j in ("cmc_abduction", "cmc_flexion", "mp_flexion", "ip_flexion")},
+    # the fingers' flexion joints: bent, never over-open
+    **{f"{j}{f}_flexion": (0.0, 30 * DEG) for f in (2, 3, 4, 5) for j in ("mcp", "pm", "md")},
     **{f"mcp{f}_abduction": (-5 * DEG, 5 * DEG) for f in (2, 3, 4, 5)},  # sideways spread
 }
 
 # MyoSuite's BaodingEnv takes **kwargs and reads only these from it: any other unknown kwarg would be ignored.
 _MYOSUITE_ARGS = frozenset(inspect.signature(BaodingEnv.__init__).parameters) - {"self", "kwargs"} | {
     "render_mode", "model_recipe"}
+
+
+_JointNoise = tuple[np.ndarray, np.ndarray, np.ndarray]  # qpos addresses, low and high offsets (rad)
 
 
 def _probability(name: str, value: float) -> float:
@@ -50,7 +55,7 @@ def _probability(name: str, value: float) -> float:
 
 
 class CurriculumBaodingEnv(BaodingEnv):
-    """`BaodingEnv` plus `task`, RSI, starting-angle and initial-pose knobs, an `alive` term and lean infos."""
+    """`BaodingEnv` plus task, RSI, starting-angle and initial-pose knobs, an `alive` term, lean infos."""
 
     ball_1_starting_angle: float  # MyoSuite's: where the targets' goal trajectory starts (rad)
     ball_2_starting_angle: float
@@ -97,7 +102,8 @@ class CurriculumBaodingEnv(BaodingEnv):
         self.rwd_keys_wt = {str(k): float(w) for k, w in dict(weights).items()}
         unknown = sorted(self.rwd_keys_wt.keys() - set(self.reward_keys))
         if unknown:
-            raise ValueError(f"weighted_reward_keys {unknown} are no Baoding reward terms; use {self.reward_keys}")
+            raise ValueError(f"weighted_reward_keys {unknown} are no Baoding reward terms; "
+                             f"use {self.reward_keys}")
 
         self._palm = self._joint_noise(PALM_NOISE)
         self._fingers = self._joint_noise(FINGER_NOISE)
@@ -107,18 +113,19 @@ class CurriculumBaodingEnv(BaodingEnv):
             self.which_task = TASK_OF[self.task]
         # Pickling rebuilds the env from these (MyoSuite's own record would carry task_choice, not ours).
         EzPickle.__init__(self, *args, task=task, rsi=rsi, noise_palm=noise_palm, noise_fingers=noise_fingers,
-                          noise_balls=noise_balls, balls_overlap=balls_overlap, limit_init_angle=limit_init_angle,
-                          lean_info=lean_info, weighted_reward_keys=dict(self.rwd_keys_wt), **kwargs)
+                          noise_balls=noise_balls, balls_overlap=balls_overlap,
+                          limit_init_angle=limit_init_angle, lean_info=lean_info,
+                          weighted_reward_keys=dict(self.rwd_keys_wt), **kwargs)
 
     # ── setup helpers ────────────────────────────────────────────────────────────────────────────────
 
     def _reward_keys(self) -> tuple[str, ...]:
-        """Every reward term `weighted_reward_keys` may weigh: MyoSuite's (from a real reward dict) and `alive`."""
+        """The terms `weighted_reward_keys` may weigh: MyoSuite's (from a real reward dict) and `alive`."""
         self.rwd_keys_wt = {}
         terms = BaodingEnv.get_reward_dict(self, self.get_obs_dict())
         return (*(k for k in terms if k != "dense"), "alive")
 
-    def _joint_noise(self, table: Mapping[str, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _joint_noise(self, table: Mapping[str, tuple[float, float]]) -> _JointNoise:
         """qpos addresses and (low, high) offsets of the named hinge joints."""
         addresses = np.array([self.model.jnt_qposadr[self.model.joint(name).id] for name in table])
         low, high = np.array(list(table.values())).T
@@ -139,7 +146,8 @@ class CurriculumBaodingEnv(BaodingEnv):
         elif self.balls_overlap > 0 and np_random.uniform() < self.balls_overlap:
             self._start_targets_at(REST_ANGLE)
         elif self.limit_init_angle is not None:
-            self._start_targets_at(REST_ANGLE + np_random.uniform(-self.limit_init_angle, self.limit_init_angle))
+            limit = self.limit_init_angle
+            self._start_targets_at(REST_ANGLE + np_random.uniform(-limit, limit))
         if self.noise_palm > 0:
             self._perturb(np_random, self._palm, self.noise_palm)
         if self.noise_fingers > 0:
@@ -157,8 +165,7 @@ class CurriculumBaodingEnv(BaodingEnv):
         self.ball_2_starting_angle = float(angle) - np.pi
         self._update_target_sites()
 
-    def _perturb(self, np_random: np.random.Generator, joints: tuple[np.ndarray, np.ndarray, np.ndarray],
-                 magnitude: float) -> None:
+    def _perturb(self, np_random: np.random.Generator, joints: _JointNoise, magnitude: float) -> None:
         addresses, low, high = joints
         self.data.qpos[addresses] += np_random.uniform(low * magnitude, high * magnitude)
 
@@ -166,10 +173,11 @@ class CurriculumBaodingEnv(BaodingEnv):
         """Move each ball (x-y only) under its target, for the hand pose the episode starts in."""
         mujoco.mj_kinematics(self.model, self.data)
         pairs = ((self.object1_sid, self.target1_sid), (self.object2_sid, self.target2_sid))
-        for adr, (ball, target) in zip(self._ball_qpos, pairs):
+        for adr, (ball, target) in zip(self._ball_qpos, pairs, strict=True):
             self.data.qpos[adr: adr + 2] += self.data.site_xpos[target, :2] - self.data.site_xpos[ball, :2]
 
-    def reset(self, seed: int | None = None, options: dict | None = None, **kwargs: Any) -> tuple[np.ndarray, dict]:
+    def reset(self, seed: int | None = None, options: dict | None = None,
+              **kwargs: Any) -> tuple[np.ndarray, dict]:
         obs, info = super().reset(seed=seed, options=options, **kwargs)
         return obs, {**info, "task": NAME_OF[self.which_task]}
 
@@ -191,7 +199,7 @@ class CurriculumBaodingEnv(BaodingEnv):
 
     def _finalize_step(self, obs_dict: dict[str, np.ndarray], rwd_dict: dict[str, Any]
                        ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Info: every reward term as a float, `effort` (mean muscle activation), `task`; no arrays if lean."""
+        """Info: each reward term as a float, `effort` (mean muscle activation), `task`; no arrays if lean."""
         obs, reward, terminated, truncated, info = super()._finalize_step(obs_dict, rwd_dict)
         scalars: dict[str, Any] = {key: float(value) for key, value in rwd_dict.items()}
         scalars["effort"] = float(np.mean(self.data.act)) if self.model.na else 0.0

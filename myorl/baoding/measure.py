@@ -49,9 +49,9 @@ def drops(episodes: int, seed: int = 0) -> None:
                 lengths.append(length)
                 returns.append(ret)
             env.close()
-            print(f"{rsi:>3.0f} {actions:>7} | {np.mean(lengths):>20.1f} {min(lengths):>4} {max(lengths):>4} | "
-                  f"{np.mean(returns):>7.1f} | {min(rewards):>13.3f} {np.mean(rewards):>7.3f} {max(rewards):>7.3f}"
-                  f" | {solved / sum(lengths):.2f}")
+            print(f"{rsi:>3.0f} {actions:>7} | {np.mean(lengths):>20.1f} {min(lengths):>4} {max(lengths):>4} "
+                  f"| {np.mean(returns):>7.1f} | {min(rewards):>13.3f} {np.mean(rewards):>7.3f} "
+                  f"{max(rewards):>7.3f} | {solved / sum(lengths):.2f}")
 
 
 class _CpuClock(gym.Wrapper):
@@ -69,7 +69,7 @@ def _make(lean: bool) -> gym.Env:
 
 
 def _pickle_seconds(lean: bool) -> float:
-    """Fastest `pickle.loads(pickle.dumps(step))` of a real step's result: what a worker pipe pickles per step."""
+    """Fastest `pickle.loads(pickle.dumps(step))` of a real step's result: what a worker's pipe carries."""
     env = gym.make("myorl/Baoding-v1", task="random", lean_info=lean)
     env.reset(seed=0)
     step = env.step(np.zeros(39, dtype=np.float32))
@@ -97,7 +97,8 @@ def info(steps: int, repeats: int, n_envs: int = 4) -> None:
             actions = np.random.default_rng(0).uniform(-1, 1, (steps, n_envs, 39)).astype(np.float32)
             _, _, _, infos = venv.step(actions[0])
             sizes[lean] = len(pickle.dumps(infos[0]))
-            workers, parent, start = sum(venv.env_method("cpu_seconds")), time.process_time(), time.perf_counter()
+            workers, parent = sum(venv.env_method("cpu_seconds")), time.process_time()
+            start = time.perf_counter()
             for action in actions:
                 venv.step(action)
             wall = time.perf_counter() - start
@@ -107,17 +108,21 @@ def info(steps: int, repeats: int, n_envs: int = 4) -> None:
             venv.close()
     pickling = {lean: _pickle_seconds(lean) for lean in (True, False)}
     for lean in (True, False):
-        print(f"lean_info={lean!s:5}: pickling one step's (obs, reward, flags, info) there and back {1e6 * pickling[lean]:.1f} us")
+        print(f"lean_info={lean!s:5}: pickling one step's (obs, reward, flags, info) there and back "
+              f"{1e6 * pickling[lean]:.1f} us")
     for lean in (True, False):
-        print(f"lean_info={lean!s:5}: {np.mean(rates[lean]):6.0f} env-steps/s (runs "
-              f"{', '.join(f'{r:.0f}' for r in rates[lean])}), CPU {np.mean(cpu[lean]):5.0f} us/env-step (runs "
-              f"{', '.join(f'{c:.0f}' for c in cpu[lean])}); one info pickles to {sizes[lean]} bytes")
+        runs = ", ".join(f"{r:.0f}" for r in rates[lean])
+        cpu_runs = ", ".join(f"{c:.0f}" for c in cpu[lean])
+        print(f"lean_info={lean!s:5}: {np.mean(rates[lean]):6.0f} env-steps/s (runs {runs}), "
+              f"CPU {np.mean(cpu[lean]):5.0f} us/env-step (runs {cpu_runs}); "
+              f"one info pickles to {sizes[lean]} bytes")
     print(f"lean vs full: steps/s x{np.mean(rates[True]) / np.mean(rates[False]):.2f}, "
           f"CPU per step x{np.mean(cpu[True]) / np.mean(cpu[False]):.2f}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("drops").add_argument("--episodes", type=int, default=50)
     p = sub.add_parser("info")
