@@ -1,104 +1,93 @@
-"""myorl's overhead over bare Stable-Baselines3, measured in the same process.
+"""myorl's framework overhead over a bare Stable-Baselines3 script, whole process against whole process.
 
-Trains PPO on one env for the same budget three ways: bare SB3 (`PPO.learn` with SB3's EvalCallback,
-VecNormalize), a one-stage myorl Experiment without tracking, and the same with W&B offline tracking.
-Writes bench/results/overhead.json and prints a table. Usage:
+Trains the same PPO (SB3 defaults, VecNormalize) on the same env, budget and evaluation frequency:
+- `bare`: `bench/bare_ppo.py`, a hand-written SB3 script with EvalCallback;
+- `myorl`: `python -m myorl.run +curriculum=hopper` capped to the same budget, as a user runs it (progress
+  bar and W&B offline tracking on, the defaults);
+- `myorl_lean`: the same with `tracking=none progress=false` (the opt-outs).
+Variants run interleaved (bare, myorl, myorl_lean, bare, ...) so drifts in machine load hit each alike;
+the best and the median of each are reported. Writes bench/results/overhead.md and .json.
 
-    .venv/bin/python bench/overhead.py [--env Hopper-v5] [--steps 50000] [--eval-freq 10000] [--repeats 1]
+    .venv/bin/python bench/overhead.py --steps 200000 --eval-freq 100000 --repeats 2
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
-import resource
+import shlex
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import gymnasium as gym
-import torch
-from stable_baselines3 import PPO
-from stable_baselines3.common.callbacks import EvalCallback
-from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
-
-from myorl.config import (
-    CurriculumConfig,
-    EnvConfig,
-    EvalConfig,
-    NormalizeConfig,
-    PPOConfig,
-    RunSettings,
-    StageConfig,
-    TrackingConfig,
-)
-from myorl.experiment import Experiment
-from myorl.integrations.wandb import make_tracker
-
-OUT = Path(__file__).parent / "results" / "overhead.json"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "results"
 
 
-def bare_sb3(env_id: str, steps: int, eval_freq: int, episodes: int, seed: int) -> float:
-    def make():
-        return Monitor(gym.make(env_id))
-
-    env = VecNormalize(DummyVecEnv([make]))
-    eval_env = VecNormalize(DummyVecEnv([make]), training=False, norm_reward=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        callback = EvalCallback(eval_env, eval_freq=eval_freq, n_eval_episodes=episodes, best_model_save_path=tmp,
-                                verbose=0)
-        model = PPO("MlpPolicy", env, seed=seed, device="cpu")
-        start = time.perf_counter()
-        model.learn(steps, callback=callback)
-        return time.perf_counter() - start
+def commands(args: argparse.Namespace, run_dir: Path) -> dict[str, list[str]]:
+    py = sys.executable
+    myorl = [py, "-m", "myorl.run", "+curriculum=hopper", f"curriculum.stages.0.env.id={args.env}",
+             f"max_timesteps={args.steps}", f"curriculum.stages.0.eval.freq={args.eval_freq}",
+             f"curriculum.stages.0.eval.episodes={args.episodes}", f"seed={args.seed}"]
+    return {
+        "bare": [py, str(ROOT / "bench" / "bare_ppo.py"), "--env", args.env, "--steps", str(args.steps),
+                 "--eval-freq", str(args.eval_freq), "--episodes", str(args.episodes), "--seed", str(args.seed)],
+        "myorl": [*myorl, f"hydra.run.dir={run_dir / 'myorl'}"],
+        "myorl_lean": [*myorl, "tracking=none", "progress=false", f"hydra.run.dir={run_dir / 'myorl_lean'}"],
+    }
 
 
-def with_myorl(env_id: str, steps: int, eval_freq: int, episodes: int, seed: int, track: bool) -> float:
-    stage = StageConfig(name="bench", env=EnvConfig(env_id), max_timesteps=steps,
-                        eval=EvalConfig(freq=eval_freq, episodes=episodes))
-    with tempfile.TemporaryDirectory() as tmp:
-        exp = Experiment(CurriculumConfig("bench", [stage]), PPOConfig(), output_dir=Path(tmp),
-                         settings=RunSettings(seed=seed, progress=False),
-                         normalize=NormalizeConfig(obs=True, reward=True))
-        if track:
-            exp.observers.append(make_tracker(TrackingConfig(backend="wandb", mode="offline"), {}))
-        start = time.perf_counter()
-        exp.run()
-        return time.perf_counter() - start
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "WANDB_SILENT": "true"})
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {shlex.join(command)}\n{proc.stderr[-3000:]}")
+    return seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="Hopper-v5")
-    parser.add_argument("--steps", type=int, default=50_000)
-    parser.add_argument("--eval-freq", type=int, default=10_000)
-    parser.add_argument("--episodes", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=200_000)
+    parser.add_argument("--eval-freq", type=int, default=100_000)
+    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    runs = {"bare_sb3": lambda s: bare_sb3(args.env, args.steps, args.eval_freq, args.episodes, s),
-            "myorl": lambda s: with_myorl(args.env, args.steps, args.eval_freq, args.episodes, s, False),
-            "myorl_wandb_offline": lambda s: with_myorl(args.env, args.steps, args.eval_freq, args.episodes, s, True)}
-    seconds: dict[str, list[float]] = {name: [] for name in runs}
-    for repeat in range(args.repeats):  # interleaved, so drifts in machine load hit every variant alike
-        for name, fn in runs.items():
-            seconds[name].append(fn(repeat))
-    base = min(seconds["bare_sb3"])
-    rows = {name: {"seconds": min(times), "all_seconds": times, "steps_per_second": args.steps / min(times),
-                   "overhead_vs_bare_sb3": min(times) / base - 1} for name, times in seconds.items()}
-    result = {"env": args.env, "steps": args.steps, "eval_freq": args.eval_freq, "episodes": args.episodes,
-              "repeats": args.repeats, "torch_threads": 1, "machine": platform.platform(),
-              "python": platform.python_version(), "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-              "results": rows}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{args.env}, {args.steps:,} steps, eval every {args.eval_freq:,} ({args.episodes} episodes):")
-    for name, row in rows.items():
-        print(f"  {name:22s} {row['seconds']:7.1f} s  {row['steps_per_second']:7.0f} steps/s  "
-              f"{row['overhead_vs_bare_sb3']:+.1%}")
-    print(f"written to {OUT}")
+    seconds: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for repeat in range(args.repeats):
+            for name, command in commands(args, Path(tmp) / str(repeat)).items():
+                seconds.setdefault(name, []).append(timed(command))
+                print(f"repeat {repeat}: {name:11s} {seconds[name][-1]:7.1f} s", flush=True)
+        shown = {name: shlex.join(c).replace(tmp, "<tmp>") for name, c in commands(args, Path(tmp) / "N").items()}
+    bare = min(seconds["bare"])
+    rows = {name: {"best_s": min(t), "median_s": statistics.median(t), "all_s": t,
+                   "overhead_best": min(t) / bare - 1,
+                   "overhead_median": statistics.median(t) / statistics.median(seconds["bare"]) - 1}
+            for name, t in seconds.items()}
+    command = shlex.join([".venv/bin/python", "bench/overhead.py", *sys.argv[1:]])
+    result = {"command": command, "date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.platform(),
+              "cpus": os.cpu_count(), "args": vars(args), "processes": shown, "results": rows}
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "overhead.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = [f"# Framework overhead: myorl vs a bare SB3 script ({args.env}, {args.steps:,} steps, eval every "
+             f"{args.eval_freq:,} steps x {args.episodes} episodes)", "",
+             f"`{command}` on {result['date']}, {result['cpus']} CPUs ({result['machine']}); whole processes, "
+             f"interleaved, {args.repeats} repeats.", "",
+             "| variant | best s | median s | overhead (best) | overhead (median) |", "|---|---|---|---|---|"]
+    lines += [f"| {name} | {r['best_s']:.1f} | {r['median_s']:.1f} | {r['overhead_best']:+.1%} | "
+              f"{r['overhead_median']:+.1%} |" for name, r in rows.items()]
+    lines += ["", "Processes:", "", *[f"- {name}: `{c}`" for name, c in shown.items()], ""]
+    (OUT / "overhead.md").write_text("\n".join(lines))
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ def test_cli_reproduces_the_best_evaluation_and_records_a_video(run, tmp_path):
     assert record["stage"] == "stacked" and record["model"] == "best" and record["episodes"] == 3
     assert record["mean_reward"] == recorded["best_metric"]  # exactly
     assert record["episode_rewards"] == [float(r) for r in evals["results"][best]]
+    assert record["info"]["reward_survive"] == evals["info/reward_survive"][best]
     assert record["episode_lengths"] == [int(n) for n in evals["ep_lengths"][best]]
     assert f"return {record['mean_reward']:.2f} ± {record['std_reward']:.2f}" in proc.stdout
     # the video shows the evaluation's first two episodes: one frame per reset and per step

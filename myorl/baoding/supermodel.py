@@ -56,14 +56,15 @@ class PalmFrame:
         import mujoco
 
         env.reset(seed=0)
-        obs, *_, info = env.step(np.zeros(env.action_space.shape, dtype=np.float32))
-        if "obs_dict" not in info:
-            raise MyorlError(f"the super model needs MyoSuite's Baoding env; '{env.spec.id if env.spec else env}' "
-                             "reports no obs_dict")
+        obs, *_ = env.step(np.zeros(env.action_space.shape, dtype=np.float32))
         unwrapped: Any = env.unwrapped
+        if not (hasattr(unwrapped, "get_obs_dict") and hasattr(unwrapped, "obs_keys")):
+            raise MyorlError(f"the super model needs MyoSuite's Baoding env; '{env.spec.id if env.spec else env}' "
+                             "has no obs_dict")
+        obs_dict = unwrapped.get_obs_dict()  # the last step's observation by key (step infos may be lean)
         offsets, start = {}, 0
         for key in unwrapped.obs_keys:
-            size = int(np.size(info["obs_dict"][key]))
+            size = int(np.size(obs_dict[key]))
             offsets[key], start = slice(start, start + size), start + size
         missing = {"hand_pos", "target1_pos", "target2_pos"} - offsets.keys()
         if missing or start != np.size(obs):

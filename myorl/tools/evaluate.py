@@ -122,6 +122,8 @@ def summary_line(evaluation: Evaluation) -> str:
     if evaluation.solved_fraction is not None:
         parts.append(f"solved fraction {evaluation.solved_fraction:.3f}")
     parts.append(f"episode length {evaluation.mean_ep_length:.1f}")
+    if "effort" in evaluation.info:
+        parts.append(f"effort {evaluation.info['effort']:.3f}")
     return "   ".join(parts)
 
 
@@ -132,6 +134,7 @@ def evaluation_fields(evaluation: Evaluation, episodes: int) -> dict[str, Any]:
     for key in ("success_rate", "solved_fraction"):
         if getattr(evaluation, key) is not None:
             out[key] = getattr(evaluation, key)
+    out["info"] = evaluation.info  # every numeric info key, averaged over the steps
     out["episode_rewards"], out["episode_lengths"] = list(evaluation.episode_rewards), list(evaluation.episode_lengths)
     return out
 
