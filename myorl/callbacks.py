@@ -24,7 +24,8 @@ class EvaluationCallback(BaseCallback):
 
     `on_best()` saves the best model with the statistics of that moment; `on_eval(timesteps, evaluation,
     metric)` lets the stage checkpoint and tell its observers; `clock()` is the stage's training time so far.
-    A stage that runs out of budget between evaluations gets its final model evaluated too.
+    A stage that runs out of budget more than a rollout after its last evaluation gets its final model
+    evaluated too.
     """
 
     def __init__(self, eval_env: VecEnv, config: EvalConfig, check: ConvergenceCheck, history: EvalHistory,
@@ -41,7 +42,10 @@ class EvaluationCallback(BaseCallback):
         return self.check.stop_reason is None
 
     def _on_training_end(self) -> None:
-        if self.check.stop_reason is None and self.num_timesteps > self.last_eval_at:
+        # The last model is evaluated too, unless the last evaluation was within its final rollout (then the
+        # two differ by one update, and SB3's EvalCallback would not evaluate it either).
+        rollout = getattr(self.model, "n_steps", 1) * self.training_env.num_envs
+        if self.check.stop_reason is None and self.num_timesteps - self.last_eval_at >= rollout:
             self.evaluate_now()
 
     def evaluate_now(self) -> None:

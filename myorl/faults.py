@@ -6,6 +6,8 @@ raises a generic ValueError without naming the env or a fix; these checks say wh
 
 from __future__ import annotations
 
+import math
+
 import gymnasium as gym
 import mujoco
 import numpy as np
@@ -63,14 +65,20 @@ class VecFaultCheck(VecEnvWrapper):
         return obs, rewards, dones, infos
 
     def _check(self, obs, rewards, infos) -> None:
-        if not np.all(np.isfinite(obs)):
+        if not _finite(obs):
             raise StageFault(f"env '{self.env_id}' returned a NaN/inf observation (an unstable simulation?); "
                              "check the env kwargs or lower the action scale")
-        if rewards is not None and not np.all(np.isfinite(rewards)):
+        if rewards is not None and not _finite(rewards):
             raise StageFault(f"env '{self.env_id}' returned a NaN/inf reward; check its reward terms")
-        if any(info.get("mujoco_unstable") for info in infos):
+        if any("mujoco_unstable" in info for info in infos):
             raise StageFault(f"MuJoCo simulation of '{self.env_id}' became unstable (bad acceleration); "
                              "check the env kwargs (timestep, frame_skip, masses)")
+
+
+def _finite(values: np.ndarray) -> bool:
+    """All finite? A sum is one cheap reduction and NaN/inf propagate through it; only when the sum is not
+    finite (a NaN, an inf, or finite values overflowing it) is every element checked."""
+    return math.isfinite(values.sum(dtype=np.float64)) or bool(np.isfinite(values).all())
 
 
 class FiniteWeights(BaseCallback):
