@@ -107,7 +107,7 @@ def test_a_raising_custom_search_space_stops_the_sweep_with_one_line(tmp_path):
 
 
 def test_numpy_and_torch_results_are_numbers(tmp_path):
-    kinds = ["numpy_float32", "numpy_0d", "torch_0d", "torch_0d_grad", "not_a_number", "infinite", "text", "vector"]
+    kinds = ["numpy_float32", "numpy_0d", "torch_0d", "torch_0d_grad", "infinite", "vector"]
     # (more kinds, in-process: tests/sweeper/test_plugin.py)
     run = sweep("number_types", tmp_path, f"kind=choice({', '.join(kinds)})", "hydra/sweeper/sampler=grid",
                 f"hydra.sweeper.n_trials={len(kinds)}", "hydra.sweeper.max_failure_rate=1.0", "x=3")
@@ -115,8 +115,7 @@ def test_numpy_and_torch_results_are_numbers(tmp_path):
     trials = {t.params["kind"]: t for t in run.study("number_types").trials}
     for kind in kinds[:4]:
         assert trials[kind].state.name == "COMPLETE" and trials[kind].value == 9.0, kind
-    for kind, reason in [("not_a_number", "no finite result"), ("infinite", "no finite result"),
-                         ("text", "returned 'a lot': not a number"), ("vector", "not a number")]:
+    for kind, reason in [("infinite", "returned tensor(inf): no finite result"), ("vector", "not a number")]:
         assert trials[kind].state.name == "FAIL" and reason in trials[kind].user_attrs["fail_reason"], kind
 
 
