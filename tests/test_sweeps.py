@@ -27,7 +27,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 from hydra_plugins.myorl_optuna_sweeper import search_space
-from hydra_plugins.myorl_optuna_sweeper.optuna_sweeper import judge
+from hydra_plugins.myorl_optuna_sweeper._impl import judge
 from myorl.experiment import Experiment
 
 
@@ -166,12 +166,13 @@ def test_a_job_without_a_finite_objective_fails_its_trial():
     def ret(value, status=JobStatus.COMPLETED):
         return JobReturn(status=status, _return_value=value)
 
-    assert judge([ret(1.0), ret(3.0)])[:2] == (TrialState.COMPLETE, 2.0)
-    state, _, attrs = judge([ret(1.0), ret(math.nan)])
-    assert state == TrialState.FAIL and "nan" in attrs["fail_reason"]
-    assert judge([ret(None)])[0] == TrialState.FAIL  # no evaluation at all
-    assert judge([ret(optuna.TrialPruned(), JobStatus.FAILED), ret(1.0)])[0] == TrialState.PRUNED
-    assert judge([ret(optuna.TrialPruned(), JobStatus.FAILED), ret(ValueError("x"), JobStatus.FAILED)])[0] == \
+    verdict = judge([ret(1.0), ret(3.0)])
+    assert (verdict.state, verdict.values) == (TrialState.COMPLETE, [2.0])
+    verdict = judge([ret(1.0), ret(math.nan)])
+    assert verdict.state == TrialState.FAIL and "nan" in verdict.attrs["fail_reason"]
+    assert judge([ret(None)]).state == TrialState.FAIL  # no evaluation at all
+    assert judge([ret(optuna.TrialPruned(), JobStatus.FAILED), ret(1.0)]).state == TrialState.PRUNED
+    assert judge([ret(optuna.TrialPruned(), JobStatus.FAILED), ret(ValueError("x"), JobStatus.FAILED)]).state == \
         TrialState.FAIL
 
 

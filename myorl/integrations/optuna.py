@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
-from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
-from myorl import files
 from myorl.config import Metric, OptunaTrialConfig
 from myorl.observers import EvalEvent, Observer
 from myorl.status import Status, StopStage
@@ -72,49 +68,3 @@ def observers(link: OptunaTrialConfig) -> list[Observer]:
     if not link or link.storage is None:
         return []
     return [TrialReporter(attach(link), report=link.report)]
-
-
-# --------------------------------------------------------------------------- a sweep's results
-def results(study: optuna.Study) -> dict[str, Any]:
-    """What `optimization_results.yaml` holds: the best trial and how many trials ended how."""
-
-    trials = study.get_trials(deepcopy=False)
-    counts = {state.name: sum(t.state == state for t in trials) for state in TrialState if
-              any(t.state == state for t in trials)}
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    best = study.best_trial if complete else None
-    return {"name": "optuna", "study_name": study.study_name, "direction": study.direction.name.lower(),
-            "best_trial": best.number if best else None, "best_value": best.value if best else None,
-            "best_params": dict(best.params) if best else None, "trials": counts}
-
-
-def write_results(study: optuna.Study, path: Path) -> dict[str, Any]:
-    import yaml
-
-    found = results(study)
-    files.write_text(path, yaml.safe_dump(found, sort_keys=False))
-    return found
-
-
-def trials_table(study: optuna.Study) -> str:
-    """Every trial of the study, one line each: number, state, value, seconds, params (best marked *)."""
-
-    trials = study.get_trials(deepcopy=False)
-    best = study.best_trial.number if any(t.state == TrialState.COMPLETE for t in trials) else None
-    names = sorted({name for t in trials for name in t.params})
-    header = ["trial", "state", "value", "seconds", *names]
-    rows = [header]
-    for t in trials:
-        seconds = t.duration.total_seconds() if t.duration else None
-        rows.append([f"{t.number}{'*' if t.number == best else ''}", t.state.name, _fmt(t.value), _fmt(seconds),
-                     *(_fmt(t.params.get(n)) for n in names)])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
