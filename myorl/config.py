@@ -219,6 +219,9 @@ class MyorlConfig(RunSettings):
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     handover: HandoverConfig = field(default_factory=HandoverConfig)
     on_stall: str = "stop"  # stop | continue: what a stalled stage does to the rest of the curriculum
+    init_from: str | None = None  # a stage dir (<run>/stages/NN_name): the first trained stage starts from it
+    init_from_model: HandoverModel = HandoverModel.best  # which of init_from's models
+    start_stage: str | None = None  # a stage's name or index: train from it on (the ones before are skipped)
     tracking: TrackingConfig = field(default_factory=TrackingConfig, metadata=HOW_IT_RUNS)
     resume: bool = field(default=False, metadata=HOW_IT_RUNS)  # continue the run in hydra.run.dir
     optuna: OptunaTrialConfig = field(default_factory=OptunaTrialConfig, metadata=HOW_IT_RUNS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 from myorl.config import (
     CurriculumConfig,
     HandoverConfig,
+    HandoverModel,
     MyorlConfig,
     NormalizeConfig,
     PPOConfig,
@@ -22,8 +23,8 @@ from myorl.config import (
 )
 from myorl.errors import MyorlError
 from myorl.observers import Observer, Observers
-from myorl.plan import StagePlan, check_spaces, plan_curriculum
-from myorl.rundir import RunDir, Summary
+from myorl.plan import StagePlan, check_init_from, check_spaces, plan_curriculum, select_stages
+from myorl.rundir import RunDir, StageDir, Summary
 from myorl.stage import StageContext, train_stage
 from myorl.status import Status
 
@@ -47,13 +48,23 @@ class Experiment:
     observers: list[Observer] = field(default_factory=list)  # tracking, sweeps: wired by the entry point
     resume: bool = False  # go on with the run in output_dir: skip finished stages, continue from checkpoints
     on_stall: str = "stop"  # stop | continue: what a stalled stage does to the rest of the curriculum
+    init_from: Path | str | None = None  # a stage dir: the first trained stage starts from its model and statistics
+    init_from_model: HandoverModel = HandoverModel.best
+    start_stage: str | int | None = None  # train from this stage (name or index) on
 
     def plans(self) -> list[StagePlan]:
-        """Every stage resolved and validated, its env made once: bad input fails here, before any training."""
+        """The stages to train (from `start_stage` on), each resolved and validated and its env made once:
+        bad input fails here, before any training."""
         if self.on_stall not in ON_STALL:
             raise MyorlError(f"on_stall must be one of {ON_STALL}, got '{self.on_stall}'")
-        plans = plan_curriculum(self.curriculum, self.algo, self.settings, self.normalize, self.handover)
-        check_spaces(plans)
+        plans = select_stages(plan_curriculum(self.curriculum, self.algo, self.settings, self.normalize,
+                                              self.handover), self.start_stage)
+        initial = None
+        if self.init_from is not None:
+            first = plans[0]
+            plans[0] = replace(first, handover=replace(first.handover, model=HandoverModel(self.init_from_model)))
+            initial = check_init_from(Path(self.init_from), self.init_from_model, plans[0])
+        check_spaces(plans, initial)
         return plans
 
     def run(self) -> Summary:
@@ -65,7 +76,8 @@ class Experiment:
             run_dir.write_config(self.as_config())
             torch.set_num_threads(self.settings.torch_threads)
             observer.experiment_started(self, run_dir.path)
-            context = StageContext(self.settings, run_dir, observer, resume=self.resume)
+            context = StageContext(self.settings, run_dir, observer, resume=self.resume,
+                                   previous=StageDir(Path(self.init_from)) if self.init_from else None)
             try:
                 for plan in plans:
                     record = run_dir.stage(plan).finished_record() if self.resume else None
@@ -90,7 +102,10 @@ class Experiment:
     def as_config(self) -> dict[str, Any]:
         """The resolved config this experiment runs with, as written to `experiment.yaml`."""
         return {"curriculum": asdict(self.curriculum), "algo": asdict(self.algo), "normalize": asdict(self.normalize),
-                "handover": asdict(self.handover), "on_stall": self.on_stall, **asdict(self.settings)}
+                "handover": asdict(self.handover), "on_stall": self.on_stall,
+                "init_from": str(self.init_from) if self.init_from else None,
+                "init_from_model": HandoverModel(self.init_from_model).value,
+                "start_stage": None if self.start_stage is None else str(self.start_stage), **asdict(self.settings)}
 
     @classmethod
     def from_config(cls, cfg: MyorlConfig | DictConfig | dict[str, Any], output_dir: Path | str) -> Experiment:
@@ -99,4 +114,5 @@ class Experiment:
         settings = RunSettings(**{k: getattr(config, k) for k in RunSettings.__dataclass_fields__})
         return cls(curriculum=config.curriculum, algo=config.algo, output_dir=Path(output_dir), settings=settings,
                    normalize=config.normalize, handover=config.handover, resume=config.resume,
-                   on_stall=config.on_stall)
+                   on_stall=config.on_stall, init_from=config.init_from, init_from_model=config.init_from_model,
+                   start_stage=config.start_stage)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 from myorl import algos
 from myorl.config import (
@@ -17,6 +19,7 @@ from myorl.config import (
     EnvConfig,
     EvalConfig,
     HandoverConfig,
+    HandoverModel,
     NormalizeConfig,
     PPOConfig,
     RunSettings,
@@ -25,6 +28,7 @@ from myorl.config import (
 )
 from myorl.envs import make_env
 from myorl.errors import MyorlError
+from myorl.handover import read_model
 
 
 @dataclass
@@ -90,13 +94,48 @@ def plan_curriculum(curriculum: CurriculumConfig, algo: PPOConfig, settings: Run
     return [plan_stage(i, stage, algo, settings, normalize, handover) for i, stage in enumerate(curriculum.stages)]
 
 
-def check_spaces(plans: list[StagePlan]) -> None:
-    """Make each stage's env once: unknown ids fail now, and strict hand-overs need equal spaces."""
+def select_stages(plans: list[StagePlan], start_stage: str | int | None) -> list[StagePlan]:
+    """The plans from `start_stage` (a name or an index) on; all of them for None."""
+    if start_stage is None:
+        return plans
+    for plan in plans:
+        if str(start_stage) in (plan.name, str(plan.index), plan.dirname):
+            return plans[plan.index:]
+    raise MyorlError(f"start_stage={start_stage}: no such stage; the curriculum's stages are "
+                     f"{', '.join(f'{p.index} {p.name}' for p in plans)} (give a name or an index)")
+
+
+def check_init_from(path: Path, which: HandoverModel, first: StagePlan) -> tuple[Any, Any] | None:
+    """The spaces of the model a run's first stage starts from (`init_from`); a missing or corrupt one fails now."""
+    stage = Path(path)
+    model = stage / f"{HandoverModel(which).value}_model.zip"
+    if not stage.is_dir():
+        raise MyorlError(f"init_from={path}: no such stage dir; give a trained stage, e.g. <run dir>/stages/01_hold")
+    if not model.is_file():
+        raise MyorlError(f"init_from={path} has no {model.name}; train that stage, or choose "
+                         f"init_from_model={'last' if HandoverModel(which) == HandoverModel.best else 'best'}")
+    data, _ = read_model(model)
+    if first.frame_stack:  # the saved spaces are the stacked ones: copy_weights checks them when the stage starts
+        return None
+    return data.get("observation_space"), data.get("action_space")
+
+
+def check_spaces(plans: list[StagePlan], initial: tuple[Any, Any] | None = None) -> None:
+    """Make each stage's env once: unknown ids fail now, and strict hand-overs need equal spaces.
+
+    `initial`: the spaces of the model the first stage starts from (`init_from`), if any.
+    """
     spaces = []
     for plan in plans:
         env = make_env(plan.env)
         spaces.append((env.observation_space, env.action_space, plan.frame_stack))
         env.close()
+    if initial is not None and None not in initial and initial != spaces[0][:2]:
+        first = plans[0]
+        if first.handover.strict or first.handover.optimizer:
+            raise MyorlError(f"init_from's model has other spaces than stage '{first.name}' (observation "
+                             f"{initial[0]} -> {spaces[0][0]}, action {initial[1]} -> {spaces[0][1]}) and "
+                             "handover.strict or handover.optimizer is set; start from a stage of the same spaces")
     for (before, previous), (plan, current) in zip(zip(plans, spaces), zip(plans[1:], spaces[1:])):
         if plan.handover.optimizer and (previous != current or before.algo.name != plan.algo.name
                                         or before.algo.policy_kwargs != plan.algo.policy_kwargs):

@@ -133,3 +133,46 @@ def test_handover_optimizer_needs_the_same_network(tiny):
     with pytest.raises(MyorlError, match="handover.optimizer=true, .* it needs the same spaces, algo and policy_kwargs"):
         exp.run()
     assert not (exp.output_dir / "stages").exists()
+
+
+def test_a_curriculum_started_later_from_a_fixed_earlier_stage(tiny, tmp_path):
+    earlier = tiny([stage("first", budget=256), stage("second", budget=128)])
+    earlier.run()
+    source = earlier.output_dir / "stages/00_first"
+    # the same curriculum, from stage 1 on, starting from the earlier run's stage 0 (lr 0: weights stay as given)
+    later = tiny([stage("first", budget=256), stage("second", budget=128, algo={"learning_rate": 0.0})],
+                 init_from=str(source), start_stage="second")
+    later.output_dir = tmp_path / "later"
+    summary = later.run()
+    assert [s.name for s in summary.stages] == ["second"] and not (later.output_dir / "stages/00_first").exists()
+    assert_same_weights(weights(source / "best_model.zip"), weights(later.output_dir / "stages/01_second/last_model.zip"))
+    again = tiny([stage("first", budget=256), stage("second", budget=128, algo={"learning_rate": 0.0})],
+                 init_from=str(source), init_from_model="last", start_stage=1)
+    again.output_dir = tmp_path / "again"
+    again.run()
+    assert_same_weights(weights(source / "last_model.zip"), weights(again.output_dir / "stages/01_second/last_model.zip"))
+
+
+@pytest.mark.parametrize("top, expected", [
+    ({"start_stage": "third"}, "start_stage=third: no such stage; the curriculum's stages are 0 first, 1 second"),
+    ({"init_from": "/nope/stages/00_x"}, "init_from=/nope/stages/00_x: no such stage dir"),
+])
+def test_bad_init_from_or_start_stage_fails_before_training(tiny, top, expected):
+    from myorl.errors import MyorlError
+
+    exp = tiny([stage("first", budget=128), stage("second", budget=128)], **top)
+    with pytest.raises(MyorlError, match=expected.replace("(", r"\(")):
+        exp.run()
+    assert not (exp.output_dir / "stages").exists()
+
+
+def test_init_from_a_stage_of_other_spaces_with_strict_handover_is_refused(tiny, tmp_path):
+    from myorl.errors import MyorlError
+
+    earlier = tiny([stage("first", budget=128)])
+    earlier.run()
+    later = tiny([stage("double", env_id="InvertedDoublePendulum-v5", budget=128)],
+                 init_from=str(earlier.output_dir / "stages/00_first"), handover={"strict": True})
+    later.output_dir = tmp_path / "later"
+    with pytest.raises(MyorlError, match="init_from's model has other spaces than stage 'double'"):
+        later.run()
