@@ -93,14 +93,17 @@ def recurrent_rollout() -> RecurrentPPO:
     """A stock RecurrentPPO with one rollout collected (weights as initialised)."""
     model = make(RecurrentPPO, RECURRENT)
     collect(model)
+    collect(model)  # the second rollout: its first steps are not all episode starts (the first one's are)
     starts = model.rollout_buffer.episode_starts
     assert starts[1:].sum() >= 2, "the rollout should hold episode starts after its first step"
+    assert not starts[0].all(), "an env's first step in the rollout should continue an episode"
     return model
 
 
 @pytest.fixture(scope="module")
 def flat_rollout() -> PPO:
     model = make(PPO, FLAT)
+    collect(model)
     collect(model)
     return model
 
@@ -110,6 +113,7 @@ def pair(stock_rollout: BaseAlgorithm, stock_cls: type[BaseAlgorithm], fast_cls:
     """A stock and a fast model in the same state as the collected one."""
     stock, faster = make(stock_cls, config), make(fast_cls, config, **fast)
     if config["policy_kwargs"] != stock_rollout.policy_kwargs:  # other architecture: collect with it
+        collect(stock)
         collect(stock)
     else:
         copy_state(stock_rollout, stock)
@@ -247,42 +251,43 @@ def test_fast_buffer_yields_stock_samples(recurrent_rollout: RecurrentPPO) -> No
 LOAD_WITHOUT_MYORL = """
 import sys
 import numpy as np
-from {module} import {cls}
-model = {cls}.load(sys.argv[1], device="cpu")
-assert type(model.policy).__module__.split(".")[0] in ("sb3_contrib", "stable_baselines3"), type(model.policy)
+from sb3_contrib import RecurrentPPO
+from stable_baselines3 import PPO
+folder = sys.argv[1]
+obs = np.load(folder + "/obs.npy")
+for cls in (RecurrentPPO, PPO):
+    model = cls.load(f"{folder}/{cls.__name__}.zip", device="cpu")
+    assert type(model) is cls and type(model.policy).__module__.split(".")[0] in ("sb3_contrib", "stable_baselines3")
+    flags = [(g["fused"], g["foreach"]) for g in model.policy.optimizer.param_groups]
+    assert flags == [(None, None)], flags  # the optimizer as stock builds it
+    assert not hasattr(model, "adam") and not hasattr(model, "fused_lstm")
+    kwargs = dict(state=None, episode_start=np.ones(len(obs), dtype=bool)) if cls is RecurrentPPO else {}
+    actions, _ = model.predict(obs, deterministic=True, **kwargs)
+    np.save(f"{folder}/{cls.__name__}.npy", actions)
 assert not [m for m in sys.modules if m.split(".")[0] == "myorl"], "loading imported myorl"
-flags = [(g["fused"], g["foreach"]) for g in model.policy.optimizer.param_groups]
-assert flags == [(None, None)], flags
-assert not hasattr(model, "adam") and not hasattr(model, "fused_lstm")
-obs = np.load(sys.argv[2])
-kwargs = dict(state=None, episode_start=np.ones(len(obs), dtype=bool)) if "Recurrent" in "{cls}" else {{}}
-actions, _ = model.predict(obs, deterministic=True, **kwargs)
-np.save(sys.argv[3], actions)
 """
 
 
-@pytest.mark.parametrize("fast_cls", [FastRecurrentPPO, FastPPO])
-def test_fast_model_loads_in_stock_process(tmp_path: Path, fast_cls: type[BaseAlgorithm]) -> None:
-    config = RECURRENT if fast_cls is FastRecurrentPPO else FLAT
-    model = make(fast_cls, config)
-    collect(model)
-    model.train()  # the optimizer has state (and fused flags) to save
-    assert model.policy.optimizer.param_groups[0]["fused"] is True
-    model.save(tmp_path / "model.zip")
+def test_fast_models_load_in_stock_process(tmp_path: Path) -> None:
+    """Saved by FastRecurrentPPO/FastPPO, loaded by plain sb3-contrib/SB3 in a process without myorl."""
     obs = np.stack([gym.make("Hopper-v5").reset(seed=s)[0] for s in range(3)])
     np.save(tmp_path / "obs.npy", obs)
-    stock_cls = "RecurrentPPO" if fast_cls is FastRecurrentPPO else "PPO"
-    module = "sb3_contrib" if fast_cls is FastRecurrentPPO else "stable_baselines3"
-    script = LOAD_WITHOUT_MYORL.format(module=module, cls=stock_cls)
-    subprocess.run([sys.executable, "-c", script, str(tmp_path / "model.zip"), str(tmp_path / "obs.npy"),
-                    str(tmp_path / "actions.npy")], check=True, cwd=tmp_path, timeout=120)
-    kwargs: dict[str, Any] = {}
-    if fast_cls is FastRecurrentPPO:
-        kwargs = dict(state=None, episode_start=np.ones(len(obs), dtype=bool))
-    expected, _ = model.predict(obs, deterministic=True, **kwargs)
-    np.testing.assert_array_equal(np.load(tmp_path / "actions.npy"), expected)
-    # the saving model still runs its fast Adam
-    assert model.policy.optimizer.param_groups[0]["fused"] is True
+    expected = {}
+    for fast_cls, stock_name, config in ((FastRecurrentPPO, "RecurrentPPO", RECURRENT), (FastPPO, "PPO", FLAT)):
+        model = make(fast_cls, config)
+        collect(model)
+        model.train()  # the optimizer has state (and fused flags) to save
+        assert model.policy.optimizer.param_groups[0]["fused"] is True
+        model.save(tmp_path / f"{stock_name}.zip")
+        assert model.policy.optimizer.param_groups[0]["fused"] is True  # saving left the model fast
+        kwargs: dict[str, Any] = {}
+        if fast_cls is FastRecurrentPPO:
+            kwargs = dict(state=None, episode_start=np.ones(len(obs), dtype=bool))
+        expected[stock_name], _ = model.predict(obs, deterministic=True, **kwargs)
+    subprocess.run([sys.executable, "-c", LOAD_WITHOUT_MYORL, str(tmp_path)], check=True, cwd=tmp_path,
+                   timeout=300)
+    for name, actions in expected.items():
+        np.testing.assert_array_equal(np.load(tmp_path / f"{name}.npy"), actions)
 
 
 @pytest.mark.parametrize(("stock_cls", "fast_cls"), [(RecurrentPPO, FastRecurrentPPO), (PPO, FastPPO)])
