@@ -33,6 +33,7 @@ from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.envs import SimpleMultiObsEnv
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 from torch import nn
@@ -217,6 +218,22 @@ def test_recurrent_learn_matches_stock() -> None:
     np.testing.assert_array_equal(first_actions[1], first_actions[0])
     np.testing.assert_allclose(faster.rollout_buffer.actions, stock.rollout_buffer.actions, rtol=1e-5, atol=1e-5)
     assert_tensors_close(params(faster), params(stock), exact=False)
+
+
+@pytest.mark.parametrize("fast", [{}, EXACT], ids=["fast", "exact"])
+def test_recurrent_dict_observations_keep_stock_buffer(fast: dict) -> None:
+    """Dict observations: sb3-contrib's own buffer (the fast one is Box-only), the rest of the cuts apply."""
+    trained = []
+    for cls, extra in ((RecurrentPPO, {}), (FastRecurrentPPO, fast)):
+        np.random.seed(0)  # SimpleMultiObsEnv draws its grid from numpy's global RNG when built
+        env = DummyVecEnv([lambda: SimpleMultiObsEnv(random_start=True)] * 2)
+        model = cls("MultiInputLstmPolicy", env, seed=1, device="cpu", n_steps=32, batch_size=16, n_epochs=2,
+                    policy_kwargs=dict(lstm_hidden_size=8, net_arch=[8]), **extra)
+        model.learn(64)
+        trained.append(model)
+    stock, faster = trained
+    assert type(faster.rollout_buffer) is type(stock.rollout_buffer)
+    assert_tensors_close(params(faster), params(stock), exact=bool(fast))
 
 
 def test_fast_buffer_yields_stock_samples(recurrent_rollout: RecurrentPPO) -> None:
