@@ -32,13 +32,13 @@ from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.envs import SimpleMultiObsEnv
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 from torch import nn
 
-from myorl.algos.fast_ops import fused_process_sequence
+from myorl.algos.fast_ops import FAST_OPTIONS, fused_process_sequence
 from myorl.algos.ppo import FastPPO, FastRolloutBuffer
 from myorl.algos.recurrent_buffer import FastRecurrentRolloutBuffer
 from myorl.algos.recurrent_ppo import FastRecurrentPPO
@@ -277,7 +277,8 @@ for cls in (RecurrentPPO, PPO):
     assert type(model) is cls and type(model.policy).__module__.split(".")[0] in ("sb3_contrib", "stable_baselines3")
     flags = [(g["fused"], g["foreach"]) for g in model.policy.optimizer.param_groups]
     assert flags == [(None, None)], flags  # the optimizer as stock builds it
-    assert not hasattr(model, "adam") and not hasattr(model, "fused_lstm")
+    saved_options = [name for name in {options} if hasattr(model, name)]
+    assert not saved_options, saved_options
     kwargs = dict(state=None, episode_start=np.ones(len(obs), dtype=bool)) if cls is RecurrentPPO else {}
     actions, _ = model.predict(obs, deterministic=True, **kwargs)
     np.save(f"{folder}/{cls.__name__}.npy", actions)
@@ -301,7 +302,8 @@ def test_fast_models_load_in_stock_process(tmp_path: Path) -> None:
         if fast_cls is FastRecurrentPPO:
             kwargs = dict(state=None, episode_start=np.ones(len(obs), dtype=bool))
         expected[stock_name], _ = model.predict(obs, deterministic=True, **kwargs)
-    subprocess.run([sys.executable, "-c", LOAD_WITHOUT_MYORL, str(tmp_path)], check=True, cwd=tmp_path,
+    script = LOAD_WITHOUT_MYORL.replace("{options}", repr(FAST_OPTIONS))
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, cwd=tmp_path,
                    timeout=300)
     for name, actions in expected.items():
         np.testing.assert_array_equal(np.load(tmp_path / f"{name}.npy"), actions)
@@ -353,6 +355,43 @@ def test_ppo_minibatch_gradients_and_train(flat_rollout: PPO, fast: dict) -> Non
     assert isinstance(faster.rollout_buffer, FastRolloutBuffer)
 
 
+def test_ppo_learn_matches_stock() -> None:
+    """Collection with the policy call in inference mode draws the same actions as stock's."""
+    models, first_actions = [], []
+    for cls in (PPO, FastPPO):
+        model = cls("MlpPolicy", DummyVecEnv([lambda: gym.make("Hopper-v5")] * N_ENVS), seed=5, device="cpu", **FLAT)
+        model.learn(N_ENVS * FLAT["n_steps"])
+        first_actions.append(model.rollout_buffer.actions.copy())
+        model.learn(N_ENVS * FLAT["n_steps"], reset_num_timesteps=False)
+        models.append(model)
+    stock, faster = models
+    np.testing.assert_array_equal(first_actions[1], first_actions[0])
+    np.testing.assert_allclose(faster.rollout_buffer.actions, stock.rollout_buffer.actions, rtol=1e-5, atol=1e-5)
+    assert_tensors_close(params(faster), params(stock), exact=False)
+
+
+class GradientInCallback(BaseCallback):
+    """Backpropagates through the policy at every step, as a callback training something might."""
+
+    def _on_step(self) -> bool:
+        obs = th.as_tensor(self.locals["new_obs"], dtype=th.float32)
+        loss = self.model.policy.extract_features(obs, self.model.policy.features_extractor).square().sum()
+        loss = loss + sum(p.square().sum() for p in self.model.policy.parameters())
+        loss.backward()
+        return True
+
+
+@pytest.mark.parametrize(("fast_cls", "config"), [(FastPPO, FLAT), (FastRecurrentPPO, RECURRENT)])
+def test_inference_mode_stays_inside_the_policy_call(fast_cls: type[BaseAlgorithm], config: dict) -> None:
+    model = make(fast_cls, config)
+    callback = GradientInCallback()
+    callback.init_callback(model)
+    assert model.collect_rollouts(model.env, callback, model.rollout_buffer, model.n_steps)
+    assert "forward" not in vars(model.policy)  # the stock method again after collecting
+    assert not th.is_inference_mode_enabled()
+    model.train()
+
+
 # (e) the fused LSTM and sb3-contrib's loop agree ---------------------------------------------------------
 
 class CountingLSTM(nn.LSTM):
@@ -363,6 +402,25 @@ class CountingLSTM(nn.LSTM):
     def forward(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         self.calls += 1
         return super().forward(*args, **kwargs)
+
+
+def test_fast_train_runs_each_lstm_once_per_minibatch(recurrent_rollout: RecurrentPPO) -> None:
+    """The speed-up itself: stock steps the LSTMs once per time step in minibatches with episode starts."""
+    calls: dict[type, int] = {}
+    for cls in (RecurrentPPO, FastRecurrentPPO):
+        model = make(cls, RECURRENT)
+        copy_state(recurrent_rollout, model)
+        calls[cls] = 0
+
+        def count(*_: Any, cls: type = cls) -> None:
+            calls[cls] += 1
+
+        model.policy.lstm_actor.register_forward_hook(count)
+        np.random.seed(3)
+        model.train()
+    minibatches = RECURRENT["n_epochs"] * -(-N_ENVS * N_STEPS // RECURRENT["batch_size"])
+    assert calls[FastRecurrentPPO] == minibatches
+    assert calls[RecurrentPPO] > 2 * minibatches
 
 
 @pytest.mark.parametrize("starts_at", [[], [0], [0, 2], "mid"])

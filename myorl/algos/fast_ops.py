@@ -10,14 +10,18 @@ Python loop over parameters, no `torch.distributions` argument checks). See test
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
 import torch as th
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.type_aliases import TensorDict
+from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
 AdamMode = Literal["fused", "foreach", "stock"]
@@ -128,15 +132,49 @@ def torch_threads(n: int | None) -> Iterator[None]:
         th.set_num_threads(previous)
 
 
+@contextmanager
+def inference_forward(policy: nn.Module, enabled: bool = True) -> Iterator[None]:
+    """Inside the block, `policy(...)` runs under `torch.inference_mode()` (the per-step call in collection).
+
+    SB3 calls the policy under `no_grad` in `collect_rollouts`; inference mode also skips version counters
+    and view tracking, about a sixth less time per call for small MLPs here. Same kernels, same results,
+    same RNG draws. Only the policy's forward is wrapped, not the whole collection, so callbacks that run
+    during collection (and may train something) keep autograd. The outputs are inference tensors; what SB3
+    keeps of them (numpy copies, LSTM states read under no_grad) works outside the block.
+    """
+    if not enabled:
+        yield
+        return
+    missing = object()
+    previous = policy.__dict__.get("forward", missing)
+    forward = policy.forward
+
+    @functools.wraps(forward)
+    def forward_in_inference_mode(*args: Any, **kwargs: Any) -> Any:
+        with th.inference_mode():
+            return forward(*args, **kwargs)
+
+    policy.forward = forward_in_inference_mode  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        if previous is missing:
+            del policy.forward
+        else:
+            policy.forward = previous  # type: ignore[method-assign]
+
+
 # Constructor options of the fast classes: not saved with the model (a saved model stays a stock one).
-FAST_OPTIONS = ("fused_lstm", "fast_buffer", "adam", "validate_distributions", "train_threads")
+FAST_OPTIONS = ("fused_lstm", "fast_buffer", "adam", "validate_distributions", "inference_collect",
+                "train_threads")
 
 
 class FastOptionsMixin:
-    """What FastRecurrentPPO and FastPPO share: the Adam mode, thread count and saving stock models."""
+    """What FastRecurrentPPO and FastPPO share: collection and train wrappers, Adam mode, stock saving."""
 
     adam: AdamMode
     validate_distributions: bool
+    inference_collect: bool
     train_threads: int | None
     policy: Any
 
@@ -161,8 +199,19 @@ class FastOptionsMixin:
         super().set_parameters(load_path_or_dict, exact_match, device)  # type: ignore[misc]
         self._apply_adam_mode(reread=True)
 
-    def _train_threads(self) -> AbstractContextManager[None]:
-        return torch_threads(self.train_threads)
+    def collect_rollouts(self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer,
+                         n_rollout_steps: int) -> bool:
+        """The stock `collect_rollouts`; its policy calls skip argument checks and run in inference mode."""
+        with distribution_checks(self.validate_distributions), inference_forward(self.policy, self.inference_collect):
+            return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)  # type: ignore[misc]
+
+    def train(self) -> None:
+        """The learner's `_train` (same maths as stock `train`) without argument checks, in `train_threads`."""
+        with distribution_checks(self.validate_distributions), torch_threads(self.train_threads):
+            self._train()
+
+    def _train(self) -> None:
+        raise NotImplementedError
 
 
 def _floats(values: list[th.Tensor]) -> list[float]:

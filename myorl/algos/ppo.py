@@ -16,13 +16,11 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3 import PPO
 from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.type_aliases import RolloutBufferSamples
 from stable_baselines3.common.utils import explained_variance
-from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
-from myorl.algos.fast_ops import AdamMode, FastOptionsMixin, distribution_checks, record_train_logs
+from myorl.algos.fast_ops import AdamMode, FastOptionsMixin, record_train_logs
 
 _SCALARS = ("values", "log_probs", "advantages", "returns")
 
@@ -82,14 +80,17 @@ class FastPPO(FastOptionsMixin, PPO):
     :param fast_buffer: gather minibatches from torch tables (plain `RolloutBuffer` only)
     :param adam: "fused" (default), "foreach" or "stock": which torch Adam implementation steps
     :param validate_distributions: keep `torch.distributions` argument checks (off by default)
+    :param inference_collect: run the policy's per-step call in collection under `torch.inference_mode`
     :param train_threads: torch threads inside `train()` only (None: as set for the process)
     """
 
     def __init__(self, *args: Any, fast_buffer: bool = True, adam: AdamMode = "fused",
-                 validate_distributions: bool = False, train_threads: int | None = None, **kwargs: Any):
+                 validate_distributions: bool = False, inference_collect: bool = True,
+                 train_threads: int | None = None, **kwargs: Any):
         self.fast_buffer = fast_buffer
         self.adam = adam
         self.validate_distributions = validate_distributions
+        self.inference_collect = inference_collect
         self.train_threads = train_threads
         super().__init__(*args, **kwargs)
 
@@ -103,18 +104,10 @@ class FastPPO(FastOptionsMixin, PPO):
                 gamma=self.gamma, gae_lambda=self.gae_lambda, n_envs=self.n_envs, **self.rollout_buffer_kwargs,
             )
 
-    def collect_rollouts(self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer,
-                         n_rollout_steps: int) -> bool:
-        with distribution_checks(self.validate_distributions):
-            return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
-
-    def train(self) -> None:
-        """PPO.train with the same maths and logs (SB3 2.9.2), less overhead per minibatch."""
-        with distribution_checks(self.validate_distributions), self._train_threads():
-            self._train()
-
     def _train(self) -> None:
+        """PPO.train with the same maths and logs (2.9.2), less overhead per minibatch."""
         self.policy.set_training_mode(True)
+        parameters = list(self.policy.parameters())  # stock walks the module tree at every clip
         self._update_learning_rate(self.policy.optimizer)
         clip_range = self.clip_range(self._current_progress_remaining)  # type: ignore[operator]
         clip_range_vf = None
@@ -181,7 +174,7 @@ class FastPPO(FastOptionsMixin, PPO):
 
                 self.policy.optimizer.zero_grad()
                 loss.backward()
-                th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                th.nn.utils.clip_grad_norm_(parameters, self.max_grad_norm)
                 self.policy.optimizer.step()
 
             self._n_updates += 1

@@ -23,15 +23,11 @@ from gymnasium import spaces
 from sb3_contrib import RecurrentPPO
 from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
 from sb3_contrib.common.recurrent.type_aliases import RecurrentRolloutBufferSamples
-from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import explained_variance
-from stable_baselines3.common.vec_env import VecEnv
 
 from myorl.algos.fast_ops import (
     AdamMode,
     FastOptionsMixin,
-    distribution_checks,
     install_fused_lstm,
     record_train_logs,
 )
@@ -47,16 +43,19 @@ class FastRecurrentPPO(FastOptionsMixin, RecurrentPPO):
         sb3-contrib's buffer)
     :param adam: "fused" (default), "foreach" or "stock": which torch Adam implementation steps
     :param validate_distributions: keep `torch.distributions` argument checks (off by default)
+    :param inference_collect: run the policy's per-step call in collection under `torch.inference_mode`
     :param train_threads: torch threads inside `train()` only (None: as set for the process); collection
         keeps the process setting. More threads change float rounding, not the maths.
     """
 
     def __init__(self, *args: Any, fused_lstm: bool = True, fast_buffer: bool = True, adam: AdamMode = "fused",
-                 validate_distributions: bool = False, train_threads: int | None = None, **kwargs: Any):
+                 validate_distributions: bool = False, inference_collect: bool = True,
+                 train_threads: int | None = None, **kwargs: Any):
         self.fused_lstm = fused_lstm
         self.fast_buffer = fast_buffer
         self.adam = adam
         self.validate_distributions = validate_distributions
+        self.inference_collect = inference_collect
         self.train_threads = train_threads
         super().__init__(*args, **kwargs)
 
@@ -71,11 +70,6 @@ class FastRecurrentPPO(FastOptionsMixin, RecurrentPPO):
                 self.device, gamma=self.gamma, gae_lambda=self.gae_lambda, n_envs=self.n_envs,
             )
 
-    def collect_rollouts(self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer,
-                         n_rollout_steps: int) -> bool:
-        with distribution_checks(self.validate_distributions):
-            return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
-
     def _minibatches(self) -> Iterator[Minibatch]:
         """(samples, valid positions) per minibatch, from the fast buffer or from sb3-contrib's."""
         if isinstance(self.rollout_buffer, FastRecurrentRolloutBuffer):
@@ -86,13 +80,10 @@ class FastRecurrentPPO(FastOptionsMixin, RecurrentPPO):
             # sb3-contrib: `mask = rollout_data.mask > 1e-8` then `x[mask]`; same elements, same order
             yield Minibatch(samples, th.nonzero(samples.mask > 1e-8).squeeze(1))
 
-    def train(self) -> None:
-        """RecurrentPPO.train with the same maths and logs (sb3-contrib 2.9.2), less overhead per minibatch."""
-        with distribution_checks(self.validate_distributions), self._train_threads():
-            self._train()
-
     def _train(self) -> None:
+        """RecurrentPPO.train with the same maths and logs (2.9.2), less overhead per minibatch."""
         self.policy.set_training_mode(True)
+        parameters = list(self.policy.parameters())  # stock walks the module tree at every clip
         self._update_learning_rate(self.policy.optimizer)
         clip_range = self.clip_range(self._current_progress_remaining)  # type: ignore[operator]
         clip_range_vf = None
@@ -165,7 +156,7 @@ class FastRecurrentPPO(FastOptionsMixin, RecurrentPPO):
 
                 self.policy.optimizer.zero_grad()
                 loss.backward()
-                th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                th.nn.utils.clip_grad_norm_(parameters, self.max_grad_norm)
                 self.policy.optimizer.step()
 
             self._n_updates += 1
