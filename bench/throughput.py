@@ -86,26 +86,32 @@ CASES = [
 ]
 
 
+def stamp() -> tuple[float, float]:
+    """Wall-clock and this process's CPU seconds (CPU time shows the work done, whatever else runs)."""
+    return time.perf_counter(), time.process_time()
+
+
 class RolloutClock(BaseCallback):
     """Timestamps at each rollout's start and end: collect = start -> end, train = end -> next start."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.starts: list[float] = []
-        self.ends: list[float] = []
+        self.starts: list[tuple[float, float]] = []
+        self.ends: list[tuple[float, float]] = []
 
     def _on_rollout_start(self) -> None:
-        self.starts.append(time.perf_counter())
+        self.starts.append(stamp())
 
     def _on_rollout_end(self) -> None:
-        self.ends.append(time.perf_counter())
+        self.ends.append(stamp())
 
     def _on_step(self) -> bool:
         return True
 
-    def split(self, finished: float) -> tuple[float, float]:
-        collect = sum(end - start for start, end in zip(self.starts, self.ends))
-        train = sum(after - end for end, after in zip(self.ends, [*self.starts[1:], finished]))
+    def split(self, finished: tuple[float, float], clock: int = 0) -> tuple[float, float]:
+        """Seconds collecting and training, wall-clock (clock 0) or CPU (clock 1)."""
+        collect = sum(end[clock] - start[clock] for start, end in zip(self.starts, self.ends))
+        train = sum(after[clock] - end[clock] for end, after in zip(self.ends, [*self.starts[1:], finished]))
         return collect, train
 
 
@@ -116,6 +122,7 @@ class Run:
     train: float
     steps: int
     rollouts: int
+    train_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -130,9 +137,10 @@ def time_learner(case: Case, variant: str, venv: VecEnv, steps: int, seed: int) 
     clock = RolloutClock()
     start = time.perf_counter()
     model.learn(total, callback=clock)
-    finished = time.perf_counter()
+    finished = stamp()
     collect, train = clock.split(finished)
-    return Run(finished - start, collect, train, model.num_timesteps, len(clock.ends))
+    _, train_cpu = clock.split(finished, clock=1)
+    return Run(finished[0] - start, collect, train, model.num_timesteps, len(clock.ends), train_cpu)
 
 
 def time_raw(env_id: str, steps: int, seed: int) -> Run:
@@ -181,15 +189,16 @@ def load() -> str:
 
 def table(results: dict[str, dict[str, list[Run]]]) -> list[str]:
     lines = ["| case | variant | env-steps/s end to end | collect s/rollout | train s/rollout | "
-             "collect steps/s | train steps/s | fast/stock end to end | fast/stock train | runs (s) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "train CPU s/rollout | collect steps/s | train steps/s | fast/stock end to end | fast/stock train | "
+             "runs (s) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for case_name, variants in results.items():
         best = {name: max(runs, key=lambda run: run.rate) for name, runs in variants.items()}
         stock = best.get("stock")
         for name, run in best.items():
             everything = ", ".join(f"{r.seconds:.1f}" for r in variants[name])
             if run.rollouts == 0:  # raw simulation
-                lines.append(f"| {case_name} | random actions, 1 env | {run.rate:,.0f} | | | | | | | {everything} |")
+                lines.append(f"| {case_name} | random actions, 1 env | {run.rate:,.0f} | | | | | | | | {everything} |")
                 continue
             ratio = ratio_train = ""
             if stock is not None and name != "stock":
@@ -197,7 +206,8 @@ def table(results: dict[str, dict[str, list[Run]]]) -> list[str]:
                 ratio_train = f"{stock.train / run.train:.2f}x"
             lines.append(
                 f"| {case_name} | {name} | {run.rate:,.0f} | {run.collect / run.rollouts:.2f} | "
-                f"{run.train / run.rollouts:.2f} | {run.steps / run.collect:,.0f} | {run.steps / run.train:,.0f} | "
+                f"{run.train / run.rollouts:.2f} | {run.train_cpu / run.rollouts:.2f} | "
+                f"{run.steps / run.collect:,.0f} | {run.steps / run.train:,.0f} | "
                 f"{ratio} | {ratio_train} | {everything} |")
     return lines
 
@@ -235,7 +245,8 @@ def main(argv: list[str] | None = None, vec_envs: dict[str, VecEnvFactory] | Non
                     run = time_learner(case, variant, venv, steps, args.seed + repeat)
                     runs.setdefault(variant, []).append(run)
                     print(f"{case.name:18s} {variant:6s} {run.rate:8,.0f} steps/s  collect {run.collect:6.1f} s  "
-                          f"train {run.train:6.1f} s  ({run.rollouts} rollouts, load {load()})", flush=True)
+                          f"train {run.train:6.1f} s (CPU {run.train_cpu:.1f})  ({run.rollouts} rollouts, load {load()})",
+                          flush=True)
             venv.close()
         if not case.variants:
             print(f"{case.name:18s} {max(r.rate for r in runs['raw']):8,.0f} steps/s", flush=True)
@@ -255,7 +266,10 @@ def main(argv: list[str] | None = None, vec_envs: dict[str, VecEnvFactory] | Non
         *table(results),
         "",
         "collect = `collect_rollouts` (policy inference + env steps), train = `train()` (+ SB3's per-iteration "
-        "logging); per rollout = n_steps x n_envs env steps. `fast/stock train` compares train seconds.",
+        "logging); per rollout = n_steps x n_envs env steps. `fast/stock train` compares train seconds "
+        "(wall-clock). Train CPU = this process's CPU seconds in train, less sensitive to other jobs than "
+        "wall-clock. Each row is the variant's best repeat (highest end-to-end rate); `runs` lists every "
+        "repeat's wall-clock seconds.",
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
