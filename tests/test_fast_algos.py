@@ -203,6 +203,18 @@ def test_recurrent_train_matches_stock(recurrent_rollout: RecurrentPPO, config: 
     assert not all(th.equal(a, b) for a, b in zip(params(stock), params(recurrent_rollout)))
 
 
+@pytest.mark.parametrize("lstm", [dict(shared_lstm=True, enable_critic_lstm=False),
+                                  dict(enable_critic_lstm=False, n_lstm_layers=2)], ids=["shared", "two-layers"])
+def test_recurrent_lstm_layouts_match_stock(recurrent_rollout: RecurrentPPO, lstm: dict) -> None:
+    """Other LSTM layouts of sb3-contrib's policy (shared actor/critic LSTM, feed-forward critic, 2 layers)."""
+    config = dict(RECURRENT, policy_kwargs=dict(RECURRENT["policy_kwargs"], **lstm))
+    stock, faster = pair(recurrent_rollout, RecurrentPPO, FastRecurrentPPO, config)
+    _, stock_logs = train_recording(stock)
+    _, fast_logs = train_recording(faster)
+    assert_tensors_close(params(faster), params(stock), exact=False)
+    assert_logs_close(fast_logs, stock_logs, exact=False)
+
+
 def test_recurrent_learn_matches_stock() -> None:
     """Two whole learn() iterations (collect, train, collect, train) from the same seed: the same actions in
     the first rollout (the fused LSTM's one-step outputs are bit-identical), parameters equal to rounding."""
