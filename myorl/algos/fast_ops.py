@@ -5,7 +5,9 @@ and `record_train_logs` (the stock `train/...` records from tensors read back on
 
 Nothing here changes what is computed: each piece replaces a slow way of doing the same sums by a faster
 way of doing them (one LSTM call instead of a Python loop over time steps, one Adam kernel instead of a
-Python loop over parameters, no `torch.distributions` argument checks). See tests/test_fast_algos.py.
+Python loop over parameters, no `torch.distributions` argument checks, inference mode for the policy call
+in collection). Float rounding may differ in the last bits (fused LSTM, fused Adam); see
+tests/test_fast_algos.py for what is compared exactly and what to a tolerance.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ ADAM_MODES: tuple[str, ...] = ("fused", "foreach", "stock")
 
 # The optimizer flags this module may set; saved models get the values the optimizer was built with.
 _OPTIMIZER_FLAGS = ("fused", "foreach")
+# Devices whose fused Adam kernel we rely on (elsewhere "fused" falls back to "foreach")
+_FUSED_DEVICES = ("cpu", "cuda")
 
 
 def fused_process_sequence(
@@ -88,9 +92,11 @@ def set_adam_mode(optimizer: th.optim.Optimizer, mode: AdamMode) -> None:
     ])
     for group, original in zip(optimizer.param_groups, originals):
         group.update(original)
-        if mode == "fused" and not group.get("differentiable", False):
+        fusable = not group.get("differentiable", False) and all(
+            p.device.type in _FUSED_DEVICES for p in group["params"])
+        if mode == "fused" and fusable:
             group.update(fused=True, foreach=False)
-        elif mode == "foreach":
+        elif mode in ("fused", "foreach"):
             group.update(fused=None, foreach=True)
 
 
