@@ -314,7 +314,7 @@ def test_fast_models_load_in_stock_process(tmp_path: Path) -> None:
         if fast_cls is FastRecurrentPPO:
             kwargs = dict(state=None, episode_start=np.ones(len(obs), dtype=bool))
         expected[stock_name], _ = model.predict(obs, deterministic=True, **kwargs)
-    options = ("fused_lstm", "fast_buffer", "adam", "validate_distributions", "inference_collect", "train_threads")
+    options = ("fused_lstm", "fast_buffer", "adam", "validate_distributions", "inference_collect")
     assert set(options) <= set(FAST_OPTIONS)
     script = LOAD_WITHOUT_MYORL.replace("{options}", repr(options))
     subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, cwd=tmp_path,

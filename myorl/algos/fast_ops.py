@@ -125,20 +125,6 @@ def distribution_checks(enabled: bool) -> Iterator[None]:
 
 
 @contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Use `n` torch intra-op threads inside the block, then restore the setting (None: leave it alone)."""
-    if n is None:
-        yield
-        return
-    previous = th.get_num_threads()
-    th.set_num_threads(n)
-    try:
-        yield
-    finally:
-        th.set_num_threads(previous)
-
-
-@contextmanager
 def inference_forward(policy: nn.Module, enabled: bool = True) -> Iterator[None]:
     """Inside the block, `policy(...)` runs under `torch.inference_mode()` (the per-step call in collection).
 
@@ -171,8 +157,7 @@ def inference_forward(policy: nn.Module, enabled: bool = True) -> Iterator[None]
 
 
 # Constructor options of the fast classes: not saved with the model (a saved model stays a stock one).
-FAST_OPTIONS = ("fused_lstm", "fast_buffer", "adam", "validate_distributions", "inference_collect",
-                "train_threads")
+FAST_OPTIONS = ("fused_lstm", "fast_buffer", "adam", "validate_distributions", "inference_collect")
 
 
 class FastOptionsMixin:
@@ -181,7 +166,6 @@ class FastOptionsMixin:
     adam: AdamMode
     validate_distributions: bool
     inference_collect: bool
-    train_threads: int | None
     policy: Any
 
     def _apply_adam_mode(self, reread: bool = False) -> None:
@@ -212,8 +196,8 @@ class FastOptionsMixin:
             return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)  # type: ignore[misc]
 
     def train(self) -> None:
-        """The learner's `_train` (same maths as stock `train`) without argument checks, in `train_threads`."""
-        with distribution_checks(self.validate_distributions), torch_threads(self.train_threads):
+        """The learner's `_train` (same maths as stock `train`) without distribution argument checks."""
+        with distribution_checks(self.validate_distributions):
             self._train()
 
     def _train(self) -> None:

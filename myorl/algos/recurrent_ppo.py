@@ -8,7 +8,8 @@ Same algorithm, same minibatches in the same order, same losses and gradients (t
   masked loss terms use precomputed valid positions instead of boolean masks;
 - Adam runs torch's fused (or foreach) kernel; `torch.distributions` skips argument validation;
 - logged values are collected as tensors and read once per `train()` instead of 4-5 `.item()` calls per
-  minibatch (unless `target_kl` needs the KL at each minibatch).
+  minibatch (unless `target_kl` needs the KL at each minibatch);
+- in collection the policy's per-step call runs under `torch.inference_mode` (same actions).
 
 Models save as plain sb3-contrib models (stock policy class, stock optimizer flags) and stock models load.
 """
@@ -44,19 +45,18 @@ class FastRecurrentPPO(FastOptionsMixin, RecurrentPPO):
     :param adam: "fused" (default), "foreach" or "stock": which torch Adam implementation steps
     :param validate_distributions: keep `torch.distributions` argument checks (off by default)
     :param inference_collect: run the policy's per-step call in collection under `torch.inference_mode`
-    :param train_threads: torch threads inside `train()` only (None: as set for the process); collection
-        keeps the process setting. More threads change float rounding, not the maths.
+
+    `fused_lstm=False, adam="foreach"` reproduces stock sb3-contrib bit for bit (and most of its train
+    time); the defaults differ from it in float rounding only (see tests/test_fast_algos.py).
     """
 
     def __init__(self, *args: Any, fused_lstm: bool = True, fast_buffer: bool = True, adam: AdamMode = "fused",
-                 validate_distributions: bool = False, inference_collect: bool = True,
-                 train_threads: int | None = None, **kwargs: Any):
+                 validate_distributions: bool = False, inference_collect: bool = True, **kwargs: Any):
         self.fused_lstm = fused_lstm
         self.fast_buffer = fast_buffer
         self.adam = adam
         self.validate_distributions = validate_distributions
         self.inference_collect = inference_collect
-        self.train_threads = train_threads
         super().__init__(*args, **kwargs)
 
     def _setup_model(self) -> None:
