@@ -11,6 +11,9 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import time
 from functools import partial
 from pathlib import Path
@@ -289,6 +292,25 @@ def test_close_is_idempotent_and_garbage_collection_frees_workers_and_memory():
 def _shm() -> set[str]:
     """Names in /dev/shm: SharedMemory blocks (psm_*) and multiprocessing's semaphores (sem.mp-*)."""
     return set(os.listdir("/dev/shm"))
+
+
+def test_workers_exit_when_the_parent_is_killed():
+    """Workers block on a semaphore, not on their pipe: they must notice a dead parent themselves."""
+    code = textwrap.dedent("""
+        import os, signal
+        from functools import partial
+        import gymnasium as gym
+        from myorl.vec_env import BatchedSubprocVecEnv
+        venv = BatchedSubprocVecEnv([partial(gym.make, "InvertedPendulum-v5")] * 2, n_workers=2)
+        venv.reset()
+        print(*venv.pids, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    # The workers inherit stdout: run() returns once they have exited too (else it times out).
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    pids = [int(pid) for pid in proc.stdout.split()]
+    assert len(pids) == 2 and not any(_alive(pid) for pid in pids)
 
 
 def test_dict_observations_are_refused_clearly():

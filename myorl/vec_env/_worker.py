@@ -8,7 +8,7 @@ an env that is not a Gymnasium env.
 
 from __future__ import annotations
 
-import os
+import multiprocessing as mp
 import pickle
 import signal
 import traceback
@@ -120,7 +120,10 @@ def worker(  # noqa: C901 (one loop serving every command, as SB3's _worker)
     """
     # The parent decides what Ctrl-C means (e.g. save and stop) and closes the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
+    # The process that started us, watched through its sentinel (a pipe that reaches EOF when it dies).
+    # Not os.getppid(): under forkserver our parent is the forkserver, which outlives the main process
+    # for as long as any worker lives (the workers hold its "alive" pipe), so it never changes.
+    parent = mp.parent_process()
     first = env_indices.start
     envs: list[gym.Env] = []
     block: shared_memory.SharedMemory | None = None
@@ -215,7 +218,7 @@ def worker(  # noqa: C901 (one loop serving every command, as SB3's _worker)
 
         while True:
             if not go.acquire(timeout=ORPHAN_POLL_S):
-                if os.getppid() != parent:  # the parent (or its forkserver) is gone: nobody will ask again
+                if parent is not None and not parent.is_alive():  # nobody will ask again
                     break
                 continue
             code = codes[index]
