@@ -27,7 +27,7 @@ from faulty_envs import make_faulty
 from stable_baselines3 import PPO
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
-from vec_env_factories import dict_obs, hanging, recorded, rendering
+from vec_env_factories import LoadsBadly, dict_obs, hanging, recorded, rendering
 
 from myorl.vec_env import BatchedSubprocVecEnv, VecEnvWorkerError, usable_cpus
 
@@ -224,6 +224,12 @@ def test_an_unknown_id_at_construction_says_how_to_fix_it():
     assert not _alive(info.value.pid)  # the workers were stopped
 
 
+def test_a_factory_that_does_not_unpickle_in_the_worker_is_a_construction_error():
+    fns = [partial(gym.make, "InvertedPendulum-v5"), partial(gym.make, "InvertedPendulum-v5", bad=LoadsBadly())]
+    with pytest.raises(VecEnvWorkerError, match="worker 1 .* raised in env 1 during construction: ImportError"):
+        BatchedSubprocVecEnv(fns, n_workers=2)
+
+
 def test_a_killed_worker_raises_instead_of_hanging():
     fns = [partial(gym.make, "Hopper-v5") for _ in range(4)]
     ours = BatchedSubprocVecEnv(fns, n_workers=2)
@@ -268,30 +274,36 @@ def test_a_hung_worker_times_out_and_close_stops_it():
 
 
 def test_close_is_idempotent_and_garbage_collection_frees_workers_and_memory():
-    shm_before = _shm()
     ours = BatchedSubprocVecEnv([partial(gym.make, "InvertedPendulum-v5")] * 3)
     assert ours.n_workers == min(3, usable_cpus())  # the default: one worker per usable core
     ours.reset()
-    pids = ours.pids
-    assert not {name for name in _shm() - shm_before if name.startswith("psm_")}  # unlinked once mapped
+    pids, names = ours.pids, _shm_names(ours)
+    assert not os.path.exists(names[0])  # the block's name is unlinked once the workers mapped it
+    assert all(os.path.exists(name) for name in names[1:])  # the semaphores' names live with the vec env
     ours.close()
     ours.close()
     assert not any(_alive(pid) for pid in pids)
-    assert _shm() == shm_before  # semaphores (sem.mp-*) too
+    assert not any(os.path.exists(name) for name in names)
     with pytest.raises(RuntimeError, match="after close"):
         ours.reset()
 
     ours = BatchedSubprocVecEnv([partial(gym.make, "InvertedPendulum-v5")] * 2, n_workers=2)
-    pids = ours.pids
+    pids, names = ours.pids, _shm_names(ours)
     del ours
     gc.collect()
     assert not any(_alive(pid) for pid in pids)
-    assert _shm() == shm_before
+    assert not any(os.path.exists(name) for name in names)
 
 
-def _shm() -> set[str]:
-    """Names in /dev/shm: SharedMemory blocks (psm_*) and multiprocessing's semaphores (sem.mp-*)."""
-    return set(os.listdir("/dev/shm"))
+def _shm_names(venv: BatchedSubprocVecEnv) -> list[str]:
+    """/dev/shm paths of a vec env's shared block and semaphores (private attributes: a leak test).
+
+    Only these names: other processes on a shared machine create and remove their own in /dev/shm.
+    """
+    block = venv._shared.block
+    assert block is not None
+    sems = [sem._semlock.name for w in venv._workers for sem in (w.go, w.done)]
+    return [f"/dev/shm/{block.name.lstrip('/')}", *(f"/dev/shm/sem.{name.lstrip('/')}" for name in sems)]
 
 
 def test_workers_exit_when_the_parent_is_killed():

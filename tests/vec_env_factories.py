@@ -58,3 +58,14 @@ def hanging(hang_at: int) -> gym.Env:
 def rendering() -> gym.Env:
     os.environ.setdefault("MUJOCO_GL", "egl")  # before mujoco is imported in the worker
     return gym.make("InvertedPendulum-v5", render_mode="rgb_array", width=64, height=48)
+
+
+def _refuse() -> None:
+    raise ImportError("no module named 'only_in_the_parent'")
+
+
+class LoadsBadly:
+    """Pickles fine, fails to unpickle: a stand-in for a factory whose module the worker cannot import."""
+
+    def __reduce__(self) -> Any:
+        return _refuse, ()

@@ -57,16 +57,27 @@ def dumps(obj: Any) -> memoryview:
 
 
 class Pickled:
-    """Pickles its value with cloudpickle (lambdas and closures work), as SB3's CloudpickleWrapper."""
+    """Pickles its value with cloudpickle (lambdas and closures work), as SB3's CloudpickleWrapper.
+
+    Unlike that wrapper it unpickles on first use of `.value`, inside the worker's error handling:
+    a factory whose module the worker cannot import is reported like any other construction error,
+    instead of killing the process while it unpickles its arguments.
+    """
 
     def __init__(self, value: Any) -> None:
-        self.value = value
+        self._value, self._state = value, b""
 
     def __getstate__(self) -> bytes:
-        return cloudpickle.dumps(self.value)
+        return cloudpickle.dumps(self._value)
 
     def __setstate__(self, state: bytes) -> None:
-        self.value = cloudpickle.loads(state)
+        self._value, self._state = None, state
+
+    @property
+    def value(self) -> Any:
+        if self._state:
+            self._value, self._state = cloudpickle.loads(self._state), b""
+        return self._value
 
 
 @dataclass
@@ -131,7 +142,7 @@ def _has_attr(env: gym.Env, name: str) -> bool:
 def worker(  # noqa: C901 (one loop serving every command, as SB3's _worker)
     index: int,
     env_indices: range,
-    env_fns: Pickled,
+    env_fns: list[Pickled],
     conn: Connection,
     go: Any,
     done: Any,
@@ -232,9 +243,9 @@ def worker(  # noqa: C901 (one loop serving every command, as SB3's _worker)
         raise NotImplementedError(f"`{cmd}` is not implemented in the worker")
 
     try:
-        for j, fn in enumerate(env_fns.value):
+        for j in range(len(env_fns)):
             try:
-                envs.append(_patch(fn()))
+                envs.append(_patch(env_fns[j].value()))
             except Exception as exc:
                 reply("error", remote_error(exc, first + j))
                 break

@@ -258,11 +258,11 @@ class BatchedSubprocVecEnv(VecEnv):
             for k, group in enumerate(groups):
                 parent_conn, child_conn = ctx.Pipe()
                 go, done = ctx.Semaphore(0), ctx.Semaphore(0)
-                fns = Pickled([env_fns[i] for i in group])
+                fns = [Pickled(env_fns[i]) for i in group]  # one by one: an unpickling error names its env
                 process = ctx.Process(  # type: ignore[attr-defined]
                     target=worker,
                     args=(k, group, fns, child_conn, go, done, self._shared.codes),
-                    daemon=True,  # if the parent dies, multiprocessing's exit hook stops the workers
+                    daemon=True,  # a parent that exits without close(): multiprocessing's exit hook stops them
                     name=f"BatchedSubprocVecEnv-worker-{k}",
                 )
                 process.start()
