@@ -13,6 +13,7 @@ Every vec env of a part is built first; then the variants are measured in turns 
 `--seconds` each), so a change in machine load hits all of them; the table shows the median and the range.
 
     .venv/bin/python bench/vec_env.py [--seconds 4] [--repeats 3] [--parts signals,baoding,rollouts,hopper]
+                                      [--workers 1,2,4] [--no-subproc] [--out PATH]
 
 The heavy imports (torch, SB3) happen inside main(): forkserver workers re-import this script's
 top level (CPython 3.11 does not preload __main__ into the forkserver), and should not pay for them.
@@ -265,13 +266,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="seconds per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="rounds over the variants of a part")
     parser.add_argument("--parts", default="signals,baoding,rollouts,hopper")
+    parser.add_argument("--workers", default="1,2,4", help="BatchedSubprocVecEnv worker counts (Baoding, random)")
+    parser.add_argument("--no-subproc", action="store_true", help="leave SubprocVecEnv out (it takes ~1 min to build "
+                        "16 processes that each import torch)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
     parts = args.parts.split(",")
-    command = " ".join([".venv/bin/python", "bench/vec_env.py", *sys.argv[1:]])
+    niceness = os.nice(0)  # a run under `nice -n -10` gets the CPU before other users' processes
+    command = " ".join([*(["nice", "-n", str(niceness)] if niceness else []), ".venv/bin/python", "bench/vec_env.py",
+                        *sys.argv[1:]])
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=Path(__file__).parent).stdout.strip()
     lines = ["# Vec env throughput", "",
@@ -290,15 +296,18 @@ def main() -> None:
         rows += [f"| {label} | {us:.1f} |" for label, us in signals()]
         section("Signalling: parent -> one forkserver worker -> parent", rows)
     if "baoding" in parts:
-        variants = run_part(env_variants(BAODING, 16, [1, 2, 4]), args.seconds, args.repeats)
+        workers = [int(k) for k in args.workers.split(",")]
+        variants = run_part(env_variants(BAODING, 16, workers, subproc=not args.no_subproc), args.seconds, args.repeats)
         section("Baoding P1, 16 envs, random actions", table(variants) + ["", f"load average after: {load()}"])
     if "rollouts" in parts:
-        variants = run_part(env_variants(BAODING, 16, [2], policy=recurrent_rollouts), args.seconds, args.repeats)
+        variants = run_part(env_variants(BAODING, 16, [2], subproc=not args.no_subproc, policy=recurrent_rollouts),
+                            args.seconds, args.repeats)
         section("Baoding P1, 16 envs, RecurrentPPO.collect_rollouts (LSTM 256, 256x256, 1 torch thread)",
                 table(variants) + ["", f"load average after: {load()}"])
     if "hopper" in parts:
         for n_envs in (1, 4, 16):
-            variants = run_part(env_variants("Hopper-v5", n_envs, [1, 2]), args.seconds, args.repeats)
+            variants = run_part(env_variants("Hopper-v5", n_envs, [1, 2], subproc=not args.no_subproc),
+                                args.seconds, args.repeats)
             section(f"Hopper-v5, {n_envs} env{'s' if n_envs > 1 else ''}, random actions",
                     table(variants) + ["", f"load average after: {load()}"])
     lines += [f"Bare env speed at the end: {raw_speed(BAODING)}; {raw_speed('Hopper-v5')}; "
