@@ -169,8 +169,11 @@ def recurrent_rollouts(venv: Any) -> Callable[[], int]:
     _, callback = model._setup_learn(10**9, None)
     callback.on_training_start(locals(), globals())
 
+    env = model.get_env()
+    assert env is not None
+
     def collect() -> int:
-        model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=128)
+        model.collect_rollouts(env, callback, model.rollout_buffer, n_rollout_steps=128)
         return 128 * venv.num_envs
 
     return collect
@@ -191,11 +194,12 @@ def run_part(variants: list[Variant], seconds: float, repeats: int) -> list[Vari
 
 def env_variants(env_id: str, n_envs: int, workers: list[int], subproc: bool = True,
                  policy: Callable[[Any], Any] | None = None) -> list[Variant]:
+    import gymnasium as gym
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     from myorl.vec_env import BatchedSubprocVecEnv
 
-    fns = [partial(__import__("gymnasium").make, env_id) for _ in range(n_envs)]
+    fns: list[Callable[[], gym.Env]] = [partial(gym.make, env_id) for _ in range(n_envs)]
     out = [Variant("DummyVecEnv", lambda: DummyVecEnv(fns), policy)]
     if subproc and n_envs > 1:
         out.append(Variant(f"SubprocVecEnv ({n_envs} processes)", lambda: SubprocVecEnv(fns), policy))
@@ -278,8 +282,10 @@ def main() -> None:
     niceness = os.nice(0)  # a run under `nice -n -10` gets the CPU before other users' processes
     command = " ".join([*(["nice", "-n", str(niceness)] if niceness else []), ".venv/bin/python", "bench/vec_env.py",
                         *sys.argv[1:]])
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).parent).stdout.strip()
+    git = partial(subprocess.run, capture_output=True, text=True, cwd=Path(__file__).parent)
+    commit = git(["git", "rev-parse", "--short", "HEAD"]).stdout.strip()
+    if git(["git", "status", "--porcelain", "--untracked-files=no"]).stdout.strip():
+        commit += ", with uncommitted changes"
     lines = ["# Vec env throughput", "",
              f"- command: `{command}` (commit {commit})",
              f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",

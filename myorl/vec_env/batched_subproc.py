@@ -220,7 +220,7 @@ class BatchedSubprocVecEnv(VecEnv):
 
     def __init__(
         self,
-        env_fns: list[Callable[[], gym.Env]],
+        env_fns: Sequence[Callable[[], gym.Env]],
         n_workers: int | None = None,
         start_method: str | None = None,
         timeout: float | None = 600.0,
