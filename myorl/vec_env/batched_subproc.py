@@ -19,6 +19,12 @@ rewards, `reset()` consuming `self._seeds` / `self._options`, `seed(s)` giving e
 `reset_infos`. Why not subclass `SubprocVecEnv`: its constructor starts one process per env and every
 method assumes one pipe per env (`self.remotes[i]`), so nothing of it would be reused.
 
+Where SB3 2.9.2's `SubprocVecEnv` falls short, checked here: an env that raises kills its worker and
+the parent gets a bare `EOFError` (the traceback only on the worker's stderr); after `os.kill` of a
+worker, `step()` and then `close()` raise `BrokenPipeError`, naming no worker; a hung env blocks
+`recv()` forever; rewards come back float64 and observations in the env's dtype, while DummyVecEnv
+gives float32 rewards and observations cast to the space's dtype (this class does as DummyVecEnv).
+
 A worker that raises, dies or stops answering makes the call raise `VecEnvWorkerError`, naming the
 worker, its pid, its envs and the cause; waits never block on a dead process (each wait also watches
 the process), and `close()` terminates workers that do not stop.
