@@ -31,8 +31,9 @@ class Metric(str, Enum):
 
 
 class VecEnvKind(str, Enum):
-    dummy = "dummy"
-    subproc = "subproc"
+    auto = "auto"  # several envs: a few worker processes, one per core (BatchedSubprocVecEnv); one env: dummy
+    dummy = "dummy"  # every env in the main process (SB3's DummyVecEnv)
+    subproc = "subproc"  # one process per env (SB3's SubprocVecEnv)
 
 
 class HandoverModel(str, Enum):
@@ -68,6 +69,7 @@ class PPOConfig:
     """Every constructor hyperparameter of SB3's PPO a user may tune."""
 
     name: str = "ppo"
+    fast: bool = True  # myorl's faster learner (same maths, see myorl/algos/); false: stock SB3 / sb3-contrib
     policy: str = "MlpPolicy"
     learning_rate: float = 3e-4
     lr_schedule: str = "constant"  # constant | linear (decays to 0 over the stage, as the Zoo's lin_)
@@ -202,7 +204,7 @@ class RunSettings:
 
     seed: int = 0
     n_envs: int = 1
-    vec_env: VecEnvKind = field(default=VecEnvKind.dummy, metadata=HOW_IT_RUNS)
+    vec_env: VecEnvKind = field(default=VecEnvKind.auto, metadata=HOW_IT_RUNS)
     device: str = field(default="cpu", metadata=HOW_IT_RUNS)
     max_timesteps: int | None = None  # caps every stage's budget (smoke runs)
     torch_threads: int = field(default=1, metadata=HOW_IT_RUNS)  # small MLPs train fastest on one thread

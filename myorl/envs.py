@@ -25,6 +25,7 @@ from stable_baselines3.common.vec_env import (
 from myorl.config import EnvConfig, NormalizeConfig, VecEnvKind
 from myorl.errors import MyorlError
 from myorl.faults import MujocoInstability, VecFaultCheck
+from myorl.vec_env import BatchedSubprocVecEnv
 
 EVAL_SEED_OFFSET = 10_000  # the evaluation env's seed is the stage's seed + this
 
@@ -52,9 +53,19 @@ def _factory(env: EnvConfig, wrapper: Wrapper | None = None) -> gym.Env:
 
 
 def make_vec_env(env: EnvConfig, n_envs: int, kind: VecEnvKind, seed: int, wrapper: Wrapper | None = None) -> VecEnv:
-    """`n_envs` envs, seeded; `wrapper` (e.g. a frame recorder) wraps each Monitor-wrapped env."""
+    """`n_envs` envs, seeded; `wrapper` (e.g. a frame recorder) wraps each Monitor-wrapped env.
+
+    `auto`: several envs step in a few worker processes, one per usable core (`BatchedSubprocVecEnv`); one
+    env steps in this process. All kinds give the same observations, rewards and dones for the same seed.
+    """
     fns: list[Callable[[], gym.Env]] = [partial(_factory, env, wrapper) for _ in range(n_envs)]
-    venv: VecEnv = SubprocVecEnv(fns) if kind == VecEnvKind.subproc and n_envs > 1 else DummyVecEnv(fns)
+    venv: VecEnv
+    if n_envs == 1 or kind == VecEnvKind.dummy:
+        venv = DummyVecEnv(fns)
+    elif kind == VecEnvKind.subproc:
+        venv = SubprocVecEnv(fns)
+    else:
+        venv = BatchedSubprocVecEnv(fns)
     venv.seed(seed)
     venv.action_space.seed(seed)
     return venv

@@ -1,7 +1,7 @@
 """BatchedSubprocVecEnv: DummyVecEnv's results exactly, on real MuJoCo and MyoSuite envs, and clear failures.
 
 Workers start with forkserver (the default), so every factory here is importable: `functools.partial`
-of `gymnasium.make`, or a function of `vec_env_factories` or `faulty_envs` (pytest puts tests/ on
+of `gymnasium.make`, or a function of `helpers.vec_env_factories` or `helpers.faulty_envs` (pytest puts tests/ on
 sys.path, which the workers inherit). Those modules import little: a worker that had to import this one
 would import torch and SB3 too (seconds per worker on 2 busy cores).
 """
@@ -11,8 +11,6 @@ from __future__ import annotations
 import gc
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 from functools import partial
@@ -23,11 +21,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from faulty_envs import make_faulty
+from helpers import processes
+from helpers.faulty_envs import make_faulty
+from helpers.vec_env_factories import LoadsBadly, dict_obs, hanging, recorded, rendering
 from stable_baselines3 import PPO
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
-from vec_env_factories import LoadsBadly, dict_obs, hanging, recorded, rendering
 
 from myorl.vec_env import BatchedSubprocVecEnv, VecEnvWorkerError, usable_cpus
 
@@ -319,7 +318,7 @@ def test_workers_exit_when_the_parent_is_killed():
         os.kill(os.getpid(), signal.SIGKILL)
     """)
     # The workers inherit stdout: run() returns once they have exited too (else it times out).
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90)
+    proc = processes.run_code(code, timeout=90)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     pids = [int(pid) for pid in proc.stdout.split()]
     assert len(pids) == 2 and not any(_alive(pid) for pid in pids)

@@ -18,11 +18,14 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
+from myorl.algos.ppo import FastPPO
+from myorl.algos.recurrent_ppo import FastRecurrentPPO
 from myorl.config import PPOConfig
 from myorl.errors import MyorlError
 from myorl.handover import read_model
 
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "recurrent_ppo": RecurrentPPO}
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "recurrent_ppo": RecurrentPPO}  # stock
+FAST: dict[str, type[BaseAlgorithm]] = {"ppo": FastPPO, "recurrent_ppo": FastRecurrentPPO}  # same maths, faster
 POLICIES = {"ppo": ("MlpPolicy",), "recurrent_ppo": ("MlpLstmPolicy",)}
 SCHEDULES = ("constant", "linear")
 
@@ -61,6 +64,7 @@ def hyperparameters(cfg: PPOConfig) -> dict[str, Any]:
     """Constructor kwargs for the SB3 class, as it receives them."""
     kwargs = asdict(cfg)
     kwargs.pop("name")
+    kwargs.pop("fast")
     schedule = kwargs.pop("lr_schedule")
     if schedule == "linear":
         kwargs["learning_rate"] = LinearSchedule(cfg.learning_rate, 0.0, 1.0)
@@ -73,7 +77,13 @@ def hyperparameters(cfg: PPOConfig) -> dict[str, Any]:
 def build_model(cfg: PPOConfig, env: VecEnv, *, seed: int, device: str) -> BaseAlgorithm:
     """A freshly initialised model for `env` (weights are handed over separately)."""
     check(cfg, env.num_envs)
-    return ALGORITHMS[cfg.name](env=env, seed=seed, device=device, verbose=0, **hyperparameters(cfg))
+    return algorithm(cfg)(env=env, seed=seed, device=device, verbose=0, **hyperparameters(cfg))
+
+
+def algorithm(cfg: PPOConfig) -> type[BaseAlgorithm]:
+    """The class that trains `cfg`: myorl's fast subclass, or stock SB3 / sb3-contrib with `fast=false`.
+    Both save the same files: a model saved by one loads into the other."""
+    return (FAST if cfg.fast else ALGORITHMS)[cfg.name]
 
 
 def load_model(cfg: PPOConfig, path: Path, env: VecEnv | None = None, device: str = "cpu") -> BaseAlgorithm:
@@ -84,4 +94,4 @@ def load_model(cfg: PPOConfig, path: Path, env: VecEnv | None = None, device: st
     """
     read_model(path)
     custom = {k: v for k, v in hyperparameters(cfg).items() if k not in ("policy", "policy_kwargs")}
-    return ALGORITHMS[cfg.name].load(path, env=env, device=device, custom_objects=custom)
+    return algorithm(cfg).load(path, env=env, device=device, custom_objects=custom)

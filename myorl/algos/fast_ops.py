@@ -146,14 +146,14 @@ def inference_forward(policy: nn.Module, enabled: bool = True) -> Iterator[None]
         with th.inference_mode():
             return forward(*args, **kwargs)
 
-    policy.forward = forward_in_inference_mode  # type: ignore[method-assign]
+    policy.forward = forward_in_inference_mode
     try:
         yield
     finally:
         if previous is missing:
             del policy.forward
         else:
-            policy.forward = previous  # type: ignore[method-assign]
+            policy.forward = previous
 
 
 # Constructor options of the fast classes: not saved with the model (a saved model stays a stock one).

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 TESTS = str(Path(__file__).resolve().parents[1])
@@ -23,10 +24,16 @@ def _env(extra: dict[str, str] | None) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, **(extra or {})}
 
 
-def run(module: str | None = None, args: list[str] = (), *, tool: str | None = None, cwd: Path | str | None = None,
+def run(module: str | None = None, args: Sequence[str] = (), *, tool: str | None = None, cwd: Path | str | None = None,
         env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run `python -m module args` (or the venv's `tool args`) to completion; output captured as text."""
     return subprocess.run(_command(module, tool, list(args)), cwd=cwd, env=_env(env), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def run_code(code: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run `python -c code` to completion (a scenario a test cannot stage in its own process)."""
+    return subprocess.run([sys.executable, "-c", code], env=_env(None), capture_output=True, text=True,
                           timeout=timeout)
 
 
