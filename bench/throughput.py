@@ -1,4 +1,4 @@
-"""Env-steps per second of stock SB3/sb3-contrib against myorl's fast learners, in one run.
+"""Env-steps per second of stock SB3/sb3-contrib against myorl (fast learner + its default vec env), in one run.
 
 Cases (select with --only):
   recurrent-baoding  RecurrentPPO, MyoSuite Baoding P1, the 2022 winners' phase-1 settings (16 envs,
@@ -8,13 +8,16 @@ Cases (select with --only):
   raw-baoding        the simulator alone: random actions, one env, one core (the ceiling)
   raw-hopper         the same for Hopper-v5
 
-Each learner case trains stock and fast from scratch for --steps env steps (whole rollouts), the variants
+Each learner case trains stock (SB3/sb3-contrib classes on `--vec-env`, DummyVecEnv by default: what a bare
+script uses) and fast (myorl's learner on `--fast-vec-env`, myorl's `vec_env=auto`: one worker process per
+core when there are several envs) from scratch for --steps env steps (whole rollouts), the variants
 interleaved --repeats times so that drifts in machine load hit both; the best repeat is reported. A
 callback takes timestamps at each rollout's start and end: collecting is rollout start -> end, training
 is rollout end -> the next rollout's start (or the end of `learn`). VecNormalize (obs and reward) wraps
 every vec env; one torch thread. Writes bench/results/throughput.md. Usage:
 
-    .venv/bin/python bench/throughput.py [--steps N] [--repeats 2] [--vec-env dummy|subproc] [--only CASE ...]
+    .venv/bin/python bench/throughput.py [--steps N] [--repeats 2] [--vec-env dummy|subproc|batched]
+                                         [--fast-vec-env batched|dummy|subproc] [--only CASE ...]
 
 Another vec env plugs in as a `make_vec_env`-style function, `(env_id, n_envs, seed) -> VecEnv`: add it to
 VEC_ENVS or call `main(vec_envs={...})`.
@@ -47,15 +50,24 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 
 from myorl.algos.ppo import FastPPO
 from myorl.algos.recurrent_ppo import FastRecurrentPPO
+from myorl.vec_env import BatchedSubprocVecEnv
 
 OUT = Path(__file__).parent / "results" / "throughput.md"
 BAODING = "myosuite:myoChallengeBaodingP1-v1"  # module:id, so subprocess workers import myosuite
 HOPPER = "Hopper-v5"
 
 VecEnvFactory = Callable[[str, int, int], VecEnv]
+def _batched(env_id: str, n_envs: int, seed: int) -> VecEnv:
+    """myorl's `vec_env=auto`: one worker process per usable core for several envs, DummyVecEnv for one."""
+    if n_envs == 1:
+        return make_vec_env(env_id, 1, seed, vec_env_cls=DummyVecEnv)
+    return make_vec_env(env_id, n_envs, seed, vec_env_cls=BatchedSubprocVecEnv)  # type: ignore[arg-type]
+
+
 VEC_ENVS: dict[str, VecEnvFactory] = {
     "dummy": partial(make_vec_env, vec_env_cls=DummyVecEnv),
     "subproc": partial(make_vec_env, vec_env_cls=SubprocVecEnv, vec_env_kwargs={"start_method": "forkserver"}),
+    "batched": _batched,
 }
 
 WINNERS: dict[str, Any] = dict(
@@ -219,13 +231,15 @@ def main(argv: list[str] | None = None, vec_envs: dict[str, VecEnvFactory] | Non
                         help="env steps per run, rounded up to whole rollouts (default: per case, "
                              + ", ".join(f"{c.name} {c.steps}" for c in CASES) + ")")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--vec-env", choices=sorted(vec_envs), default="dummy")
+    parser.add_argument("--vec-env", choices=sorted(vec_envs), default="dummy", help="the stock variants' vec env")
+    parser.add_argument("--fast-vec-env", choices=sorted(vec_envs), default="batched",
+                        help="the fast variants' vec env (default: myorl's vec_env=auto)")
     parser.add_argument("--only", nargs="+", choices=[c.name for c in CASES], default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    make = vec_envs[args.vec_env]
+    makers = {"stock": vec_envs[args.vec_env], "fast": vec_envs[args.fast_vec_env]}
     command = shlex.join([".venv/bin/python", "bench/throughput.py", *(sys.argv[1:] if argv is None else argv)])
     started, load_before = datetime.datetime.now().astimezone(), load()
 
@@ -238,16 +252,17 @@ def main(argv: list[str] | None = None, vec_envs: dict[str, VecEnvFactory] | Non
         if not case.variants:
             runs["raw"] = [time_raw(case.env_id, steps, args.seed + r) for r in range(args.repeats)]
         else:
-            # One vec env per case, reused by every run (its start-up is not what is measured)
-            venv = VecNormalize(make(case.env_id, case.n_envs, args.seed))
+            # One vec env per case and variant, reused by every run (its start-up is not what is measured)
+            venvs = {v: VecNormalize(makers[v](case.env_id, case.n_envs, args.seed)) for v in case.variants}
             for repeat in range(args.repeats):  # interleaved: load drifts hit every variant alike
                 for variant in case.variants:
-                    run = time_learner(case, variant, venv, steps, args.seed + repeat)
+                    run = time_learner(case, variant, venvs[variant], steps, args.seed + repeat)
                     runs.setdefault(variant, []).append(run)
                     print(f"{case.name:18s} {variant:6s} {run.rate:8,.0f} steps/s  collect {run.collect:6.1f} s  "
                           f"train {run.train:6.1f} s (CPU {run.train_cpu:.1f})  ({run.rollouts} rollouts, load {load()})",
                           flush=True)
-            venv.close()
+            for venv in venvs.values():
+                venv.close()
         if not case.variants:
             print(f"{case.name:18s} {max(r.rate for r in runs['raw']):8,.0f} steps/s", flush=True)
         results[case.name] = runs
@@ -257,7 +272,8 @@ def main(argv: list[str] | None = None, vec_envs: dict[str, VecEnvFactory] | Non
         "# Throughput: stock SB3 / sb3-contrib vs myorl's fast learners",
         "",
         f"Command: `{command}`  ",
-        f"Date: {started:%Y-%m-%d %H:%M %Z}; vec env: {args.vec_env}; torch threads: 1; "
+        f"Date: {started:%Y-%m-%d %H:%M %Z}; vec env: stock {args.vec_env}, fast {args.fast_vec_env}; "
+        "torch threads: 1; "
         f"best of {args.repeats} interleaved repeats; VecNormalize(obs, reward) on every learner case.  ",
         f"Machine: {info['cpu']}; {info['platform']}; Python {info['python']}; commit {info['commit']}.  ",
         f"Versions: {info['versions']}.  ",
