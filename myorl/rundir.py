@@ -3,6 +3,7 @@
     <run>/experiment.yaml          the resolved config the core ran with
           summary.json             curriculum, objective, every stage's record
           tracking.json            the launch's W&B group (when tracking)
+          distill.json             a distilled run's record (`myorl.distill`): teacher vs student
           tensorboard/<stage>/     SB3's logger
           stages/NN_<name>/        one folder per stage (`StageDir`):
               best_model.zip  best_vecnormalize.pkl  last_model.zip  last_vecnormalize.pkl
@@ -41,6 +42,7 @@ from myorl.status import Status
 log = logging.getLogger(__name__)
 
 CONFIG = "experiment.yaml"
+CHECKPOINT_PREFIX = "checkpoint:"  # a model reference: checkpoint:<timesteps> or checkpoint:latest
 
 
 # --------------------------------------------------------------------------- records
@@ -149,6 +151,9 @@ class StageDir:
         return self.path / "evaluation.json"
 
     def video(self, which: HandoverModel | str) -> Path:
+        """`video_best.mp4`, `video_last.mp4`, or `video_checkpoint_<timesteps>.mp4` for `checkpoint:<timesteps>`."""
+        if isinstance(which, str) and which.startswith(CHECKPOINT_PREFIX):
+            return self.path / f"video_checkpoint_{int(which[len(CHECKPOINT_PREFIX):])}.mp4"
         return self.path / f"video_{HandoverModel(which).value}.mp4"
 
     @property
@@ -219,6 +224,11 @@ class RunDir:
     @property
     def tensorboard(self) -> Path:
         return self.path / "tensorboard"
+
+    @property
+    def distill_file(self) -> Path:
+        """A distilled run's record (`python -m myorl.distill`): teacher, budget, rounds, teacher vs student."""
+        return self.path / "distill.json"
 
     def stage(self, plan: StagePlan) -> StageDir:
         return StageDir(self.path / "stages" / plan.dirname)
@@ -319,6 +329,58 @@ class Stage:
     def load_statistics(self, which: HandoverModel | str) -> VecNormalize | None:
         """The VecNormalize statistics saved with that model; None when the stage did not normalise."""
         return load_statistics(self.dir.statistics(which)) if self.plan.normalize.enabled else None
+
+    def checkpoints(self) -> list[CheckpointDir]:
+        """The stage's complete checkpoints, oldest first (half-written ones are hidden and left out)."""
+        root = self.dir.checkpoints
+        found = [CheckpointDir(p) for p in root.iterdir() if p.is_dir() and p.name.isdigit()] if root.is_dir() else []
+        return sorted(found, key=lambda c: c.timesteps)
+
+    def checkpoint(self, timesteps: int | str) -> CheckpointDir:
+        """The checkpoint at `timesteps` (an int, its digits, or 'latest')."""
+        found = self.checkpoints()
+        if not found:
+            raise MyorlError(f"stage '{self.name}' of run '{self.run.path}' has no checkpoints "
+                             f"({self.dir.checkpoints} is missing or empty); use model=best or model=last")
+        if str(timesteps) == "latest":
+            return found[-1]
+        if not str(timesteps).isdigit():
+            raise MyorlError(f"a checkpoint is checkpoint:<timesteps> or checkpoint:latest, got "
+                             f"'checkpoint:{timesteps}'")
+        for ckpt in found:
+            if ckpt.timesteps == int(timesteps):
+                return ckpt
+        raise MyorlError(f"stage '{self.name}' of run '{self.run.path}' has no checkpoint at {int(timesteps):,} "
+                         f"steps; it has: {', '.join(str(c.timesteps) for c in found)} (or checkpoint:latest)")
+
+    def reference(self, which: HandoverModel | str) -> str:
+        """A model reference checked against the stage dir: `best` / `last` (the file exists) or
+        `checkpoint:<timesteps>` (`checkpoint:latest` resolved to the newest)."""
+        which = which.value if isinstance(which, HandoverModel) else str(which)
+        if which.startswith(CHECKPOINT_PREFIX):
+            return f"{CHECKPOINT_PREFIX}{self.checkpoint(which[len(CHECKPOINT_PREFIX):]).timesteps}"
+        self.model_path(which)
+        return HandoverModel(which).value
+
+    def load(self, which: HandoverModel | str) -> tuple[BaseAlgorithm, VecNormalize | None, str]:
+        """A model by reference (`best`, `last`, `checkpoint:<timesteps>`, `checkpoint:latest`), the statistics
+        saved with it, and the reference resolved (see `reference`)."""
+        which = self.reference(which)
+        if which.startswith(CHECKPOINT_PREFIX):
+            ckpt = self.checkpoint(which[len(CHECKPOINT_PREFIX):])
+            model = algos.load_model(self.plan.algo, ckpt.model)
+            stats = load_statistics(ckpt.statistics) if self.plan.normalize.enabled else None
+            return model, stats, which
+        return self.load_model(which), self.load_statistics(which), which
+
+
+def model_reference(text: str) -> str:
+    """Check a model reference: `best`, `last`, `checkpoint:<timesteps>` or `checkpoint:latest`."""
+    text = str(text)
+    tail = text[len(CHECKPOINT_PREFIX):] if text.startswith(CHECKPOINT_PREFIX) else None
+    if text in (HandoverModel.best.value, HandoverModel.last.value) or tail == "latest" or (tail or "").isdigit():
+        return text
+    raise MyorlError(f"model must be best, last, checkpoint:<timesteps> or checkpoint:latest; got '{text}'")
 
 
 class Run(RunDir):

@@ -14,6 +14,8 @@ from helpers.configs import stage, tiny_experiment
 from myorl.baoding.supermodel import DECIDE_AFTER, SuperModel, evaluate_supermodel
 from myorl.config import EnvConfig, VecEnvKind
 from myorl.envs import make_vec_env
+from myorl.tools.ensemble import Ensemble
+from myorl.tools.evaluate import main
 from myorl.tools.video import count_frames
 
 NORM = {"obs": True, "reward": False, "clip_obs": 10.0, "clip_reward": 10.0}
@@ -73,3 +75,23 @@ def test_cli_evaluates_and_records_the_super_model(experts, tmp_path):
     assert "direction detected after 2 steps: 100.0% right" in proc.stdout
     # a MyoSuite video: the first evaluation episode, one frame per reset and per step
     assert count_frames(out / "video.mp4") == record["episode_lengths"][0] + 1
+
+
+def test_an_expert_may_be_an_ensemble(experts):
+    cw, ccw = experts
+    env = EnvConfig("myorl/Baoding-v1", {"task": "random"})
+    single = evaluate_supermodel(SuperModel.load(cw, ccw), env, episodes=3, seed=3)
+    model = SuperModel.load([cw, cw], ccw)
+    assert isinstance(model.experts["cw"].policy, Ensemble) and model.experts["cw"].source.startswith("ensemble of 2")
+    doubled = evaluate_supermodel(model, env, episodes=3, seed=3)
+    assert doubled.detection.accuracy == 1.0
+    assert doubled.evaluation.episode_rewards == single.evaluation.episode_rewards  # identical members: same actions
+    assert doubled.per_task == single.per_task and sum(t["episodes"] for t in single.per_task.values()) == 3
+
+
+def test_a_p1_expert_evaluates_on_p2(experts, tmp_path):
+    cw, _ = experts
+    assert main([f"run={cw}", "env.kwargs.base_id=myoChallengeBaodingP2-v1", "episodes=2", f"out={tmp_path}"]) == 0
+    record = json.loads((tmp_path / "evaluation.json").read_text())
+    assert record["env"] == {"id": "myorl/Baoding-v1", "kwargs": {"task": "cw", "base_id": "myoChallengeBaodingP2-v1"}}
+    assert record["per_task"]["cw"]["episodes"] == 2 and "solved_fraction" in record

@@ -24,25 +24,24 @@ Before the decision (2 steps) it acts with the mean of the experts' actions. Eve
 every observation, normalised with its own VecNormalize statistics, so each one's LSTM state is
 current when it takes over; all of it resets at each episode start. Hold episodes are played by the
 `hold` expert when one is given (e.g. a run's `stages/00_hold`), else by the counter-clockwise one.
+Any expert may be an ensemble (a list of run or stage dirs, `myorl.tools.ensemble`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import VecNormalize
 
 from myorl.config import EnvConfig, HandoverModel, NormalizeConfig
 from myorl.envs import build_eval_env, make_env
 from myorl.errors import MyorlError
 from myorl.metrics import Evaluation, evaluate
-from myorl.rundir import open_stage
+from myorl.tools.ensemble import Policy, load_policy
+from myorl.tools.scores import TaskScores
 
 DECIDE_AFTER = 2  # env steps after the reset: the first observation in which the targets have moved
 HOLD_BELOW = 1e-3  # rad: a smaller turn of the targets over those steps means "hold"
@@ -96,24 +95,25 @@ def decide(turn: float) -> str:
 
 @dataclass
 class Expert:
-    """One expert: a trained model and the normalisation statistics saved with it."""
+    """One expert: a trained model with the normalisation statistics saved with it, or an ensemble of such."""
 
     name: str
-    model: BaseAlgorithm
-    statistics: VecNormalize | None
-    source: str
+    policy: Policy
+
+    @property
+    def source(self) -> str:
+        return self.policy.source
 
     @classmethod
-    def load(cls, name: str, path: Path | str, which: HandoverModel | str = HandoverModel.best) -> Expert:
-        stage = open_stage(path)
-        if stage.plan.frame_stack:
-            raise MyorlError(f"the {name} expert '{path}' stacks frames; the super model takes experts without "
-                             "frame_stack (RecurrentPPO has its own memory)")
-        return cls(name, stage.load_model(which), stage.load_statistics(which), f"{stage.path} ({HandoverModel(which).value})")
+    def load(cls, name: str, path: Any, which: str = "best") -> Expert:
+        """From a run dir (its last stage) or a stage dir, or a list of them (an ensemble)."""
+        try:
+            return cls(name, load_policy(path, which))
+        except MyorlError as err:
+            raise MyorlError(f"the {name} expert: {err}") from None
 
     def predict(self, obs: np.ndarray, state: Any, episode_start: np.ndarray, deterministic: bool):
-        seen = self.statistics.normalize_obs(obs) if self.statistics is not None else obs
-        return self.model.predict(seen, state=state, episode_start=episode_start, deterministic=deterministic)
+        return self.policy.predict(obs, state, episode_start, deterministic)
 
 
 @dataclass
@@ -135,30 +135,52 @@ class SuperModel:
         self.experts = dict(experts)
         self.palm = palm
         for expert in self.experts.values():
-            shape = expert.model.observation_space.shape
+            shape = expert.policy.observation_space.shape
             if shape != (palm.size,):
                 raise MyorlError(f"the {expert.name} expert ({expert.source}) observes shape {shape}, the Baoding env "
                                  f"{(palm.size,)}: it was not trained on this Baoding env")
-        actions = {e.model.action_space.shape for e in self.experts.values()}
+        actions = {e.policy.action_space.shape for e in self.experts.values()}
         if len(actions) != 1:
             raise MyorlError(f"the experts' action spaces differ: {sorted(map(str, actions))}")
-        self.observation_space = self.experts["cw"].model.observation_space
-        self.action_space = self.experts["cw"].model.action_space
+        self.observation_space = self.experts["cw"].policy.observation_space
+        self.action_space = self.experts["cw"].policy.action_space
         self.decisions: list[list[str | None]] = []  # per env of the batch, one entry per episode
 
     @classmethod
-    def load(cls, cw: Path | str, ccw: Path | str, hold: Path | str | None = None,
-             which: HandoverModel | str = HandoverModel.best, env: EnvConfig | None = None) -> SuperModel:
-        """Experts from run dirs (their last stage) or stage dirs; `env` defaults to the cw expert's, random."""
+    def load(cls, cw: Any, ccw: Any, hold: Any = None, which: HandoverModel | str = HandoverModel.best,
+             env: EnvConfig | None = None) -> SuperModel:
+        """Experts from run dirs (their last stage) or stage dirs, or lists of them (ensembles); `which` is
+        best, last, checkpoint:<timesteps> or checkpoint:latest. `env` defaults to the cw expert's, random."""
+        which = HandoverModel(which).value if isinstance(which, HandoverModel) else which
         experts = {"cw": Expert.load("cw", cw, which), "ccw": Expert.load("ccw", ccw, which)}
         if hold is not None:
             experts["hold"] = Expert.load("hold", hold, which)
-        probe = make_env(env or random_direction_env(open_stage(cw).plan.env))
+        return cls.build(experts, env)
+
+    @classmethod
+    def build(cls, experts: Mapping[str, Expert], env: EnvConfig | None = None) -> SuperModel:
+        """From loaded experts; `env` (the Baoding env it will play) defaults to the cw expert's, random."""
+        if "cw" not in experts:
+            raise MyorlError("the super model needs a cw and a ccw expert")
+        probe = make_env(env or cls.default_env(experts["cw"]))
         try:
             palm = PalmFrame(probe)
         finally:
             probe.close()
         return cls(experts, palm)
+
+    @staticmethod
+    def default_env(cw: Expert) -> EnvConfig:
+        """The cw expert's (first member's) training env with random directions."""
+        env = cw.policy.env
+        if env is None:
+            raise MyorlError("the cw expert was not loaded from a run; give the super model its env")
+        return random_direction_env(env)
+
+    @property
+    def source(self) -> str:
+        hold = f", hold {self.experts['hold'].source}" if "hold" in self.experts else ""
+        return f"super model: cw {self.experts['cw'].source}, ccw {self.experts['ccw'].source}{hold}"
 
     def expert_for(self, direction: str) -> str:
         return direction if direction in self.experts else "ccw"
@@ -225,26 +247,22 @@ class Detection:
 class SuperEvaluation:
     evaluation: Evaluation
     detection: Detection
+    per_task: dict[str, dict[str, Any]] | None = None  # solved fraction and return per task (hold, cw, ccw)
 
 
 def evaluate_supermodel(model: SuperModel, env: EnvConfig, episodes: int, seed: int,
                         deterministic: bool = True) -> SuperEvaluation:
-    """Score and direction-detection accuracy over `episodes` episodes of `env` (un-normalised)."""
-    tasks: list[list[str]] = []
-
-    def note_task(local: dict[str, Any], _globals: dict[str, Any]) -> None:
-        while len(tasks) <= local["i"]:
-            tasks.append([])
-        if local["done"]:
-            tasks[local["i"]].append(local["info"].get("task"))
-
+    """Score, score per task and direction-detection accuracy over `episodes` episodes of `env` (un-normalised)."""
     venv = build_eval_env(env, seed=seed, normalize=NormalizeConfig(), frame_stack=None)
     model.decisions = []
     try:
-        evaluation = evaluate(model, venv, episodes, deterministic, callback=note_task)
+        spec = venv.get_attr("spec")[0]
+        scores = TaskScores(int(getattr(spec, "max_episode_steps", None) or 0))
+        evaluation = evaluate(model, venv, episodes, deterministic, callback=scores)
     finally:
         venv.close()
-    return SuperEvaluation(evaluation, detection(tasks, model.decisions))
+    tasks = [[t or "" for t in env_tasks] for env_tasks in scores.tasks]
+    return SuperEvaluation(evaluation, detection(tasks, model.decisions), scores.per_task())
 
 
 def detection(tasks: list[list[str]], decisions: list[list[str | None]]) -> Detection:
