@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, Literal
 
 import numpy as np
@@ -63,17 +63,22 @@ def fused_process_sequence(
     return th.flatten(lstm_output.transpose(0, 1), start_dim=0, end_dim=1), new_states
 
 
-def install_fused_lstm(policy: nn.Module, enabled: bool = True) -> None:
-    """Make `policy` (a stock sb3-contrib policy) use `fused_process_sequence`, or undo that.
+@contextmanager
+def fused_lstm_calls(policy: nn.Module, enabled: bool = True) -> Iterator[None]:
+    """Inside the block, `policy` (a stock sb3-contrib policy) runs its LSTMs with `fused_process_sequence`.
 
     `_process_sequence` is a staticmethod that the policy calls as `self._process_sequence`, so an
-    instance attribute overrides it for this policy object only; the policy's class, its state dict and
-    what SB3 saves stay sb3-contrib's own.
+    instance attribute overrides it for this policy object only, and only while the block runs: outside
+    it (predict, evaluation, pickling the policy) the policy is sb3-contrib's, untouched.
     """
-    if enabled:
-        policy._process_sequence = fused_process_sequence  # type: ignore[assignment]
-    else:
-        policy.__dict__.pop("_process_sequence", None)
+    if not enabled or not isinstance(policy, RecurrentActorCriticPolicy) or "_process_sequence" in vars(policy):
+        yield
+        return
+    policy._process_sequence = fused_process_sequence  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        del policy._process_sequence
 
 
 def set_adam_mode(optimizer: th.optim.Optimizer, mode: AdamMode) -> None:
@@ -189,15 +194,22 @@ class FastOptionsMixin:
         super().set_parameters(load_path_or_dict, exact_match, device)  # type: ignore[misc]
         self._apply_adam_mode(reread=True)
 
+    def _fast_calls(self) -> ExitStack:
+        """What holds while the fast classes collect or train (the fused LSTM, for the recurrent one)."""
+        stack = ExitStack()
+        stack.enter_context(distribution_checks(self.validate_distributions))
+        stack.enter_context(fused_lstm_calls(self.policy, getattr(self, "fused_lstm", False)))
+        return stack
+
     def collect_rollouts(self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer,
                          n_rollout_steps: int) -> bool:
         """The stock `collect_rollouts`; its policy calls skip argument checks and run in inference mode."""
-        with distribution_checks(self.validate_distributions), inference_forward(self.policy, self.inference_collect):
+        with self._fast_calls(), inference_forward(self.policy, self.inference_collect):
             return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)  # type: ignore[misc]
 
     def train(self) -> None:
         """The learner's `_train` (same maths as stock `train`) without distribution argument checks."""
-        with distribution_checks(self.validate_distributions):
+        with self._fast_calls():
             self._train()
 
     def _train(self) -> None:

@@ -29,7 +29,6 @@ from stable_baselines3.common.utils import explained_variance
 from myorl.algos.fast_ops import (
     AdamMode,
     FastOptionsMixin,
-    install_fused_lstm,
     record_train_logs,
 )
 from myorl.algos.recurrent_buffer import FastRecurrentRolloutBuffer, Minibatch
@@ -61,7 +60,6 @@ class FastRecurrentPPO(FastOptionsMixin, RecurrentPPO):
 
     def _setup_model(self) -> None:
         super()._setup_model()
-        install_fused_lstm(self.policy, self.fused_lstm)
         self._apply_adam_mode()
         stock = self.rollout_buffer
         if self.fast_buffer and type(stock) is RecurrentRolloutBuffer:
