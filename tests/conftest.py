@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import postgres as pg
 from helpers.configs import tiny_experiment
 
 from myorl.experiment import Experiment
@@ -18,3 +19,12 @@ def tiny(tmp_path: Path) -> Callable[..., Experiment]:
     def make(stages: list[dict[str, Any]], overrides: tuple[str, ...] = (), **top: Any) -> Experiment:
         return tiny_experiment(tmp_path, stages, overrides, **top)
     return make
+
+
+@pytest.fixture
+def postgres() -> Any:
+    """A throwaway PostgreSQL server on loopback; yields its database URL (skips where none is installed)."""
+    if not pg.tool("initdb"):
+        pytest.skip("PostgreSQL is not installed (no initdb): apt-get install postgresql")
+    with pg.server() as url:
+        yield url

@@ -17,8 +17,6 @@ magnitude for elements that are sums cancelling to near zero.
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
+from helpers import processes
 from sb3_contrib import RecurrentPPO
 from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
@@ -317,8 +316,8 @@ def test_fast_models_load_in_stock_process(tmp_path: Path) -> None:
     options = ("fused_lstm", "fast_buffer", "adam", "validate_distributions", "inference_collect")
     assert set(options) <= set(FAST_OPTIONS)
     script = LOAD_WITHOUT_MYORL.replace("{options}", repr(options))
-    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, cwd=tmp_path,
-                   timeout=300)
+    proc = processes.run_code(script, [str(tmp_path)], cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     for name, actions in expected.items():
         np.testing.assert_array_equal(np.load(tmp_path / f"{name}.npy"), actions)
 

@@ -6,15 +6,8 @@ always negative, so a threshold pruner at 0 prunes it at its first evaluation wh
 (positive) returns never are.
 """
 
-import glob
 import json
 import math
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
 
 import optuna
 import pytest
@@ -222,39 +215,6 @@ def test_shipped_search_spaces_compose(overrides, curriculum, tmp_path):
 
 
 # --------------------------------------------------------------------------- many workers, one study
-def postgres_tool(name):
-    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found if isinstance(found, str) else (found[-1] if found else None)
-
-
-@pytest.fixture
-def postgres():
-    """A throwaway PostgreSQL server on loopback (Debian's postgresql package); yields a database URL."""
-    initdb, pg_ctl, createdb = (postgres_tool(n) for n in ("initdb", "pg_ctl", "createdb"))
-    if not initdb:
-        pytest.skip("PostgreSQL is not installed (no initdb): apt-get install postgresql")
-    as_root = os.geteuid() == 0  # the server refuses to run as root: use the package's postgres user
-    run_as = ["runuser", "-u", "postgres", "--"] if as_root else []
-    home = Path(tempfile.mkdtemp(prefix="myorl-pg-"))  # under /tmp: reachable by the postgres user
-    if as_root:
-        shutil.chown(home, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = home / "data"
-    subprocess.run([*run_as, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True)
-    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-l", str(home / "server.log"), "-w", "-o",
-                    f"-p {port} -k {home} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
-    try:
-        subprocess.run([*run_as, createdb, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "myorl"],
-                       check=True, capture_output=True)
-        yield f"postgresql://postgres@127.0.0.1:{port}/myorl"
-    finally:
-        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
-
-
 @pytest.mark.slow
 def test_two_sweep_processes_share_a_postgres_study(tmp_path, postgres):
     args = ["hydra/sweeper=optuna", f"hydra.sweeper.storage={postgres}", "hydra.sweeper.study_name=shared",

@@ -31,10 +31,11 @@ def run(module: str | None = None, args: Sequence[str] = (), *, tool: str | None
                           timeout=timeout)
 
 
-def run_code(code: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run `python -c code` to completion (a scenario a test cannot stage in its own process)."""
-    return subprocess.run([sys.executable, "-c", code], env=_env(None), capture_output=True, text=True,
-                          timeout=timeout)
+def run_code(code: str, args: Sequence[str] = (), cwd: Path | str | None = None,
+             timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run `python -c code args` to completion (a scenario a test cannot stage in its own process)."""
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=_env(None), capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def start(module: str, args: list[str], *, cwd: Path | str | None = None, env: dict[str, str] | None = None,
@@ -48,3 +49,11 @@ def myorl_run(args: list[str], cwd: Path | str, env: dict[str, str] | None = Non
               timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """`python -m myorl.run ARGS` as a user types it."""
     return run("myorl.run", args, cwd=cwd, env=env, timeout=timeout)
+
+
+def run_program(argv: list[str], check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """A system program (a database server's tools, say); raises on failure when `check`."""
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return proc
