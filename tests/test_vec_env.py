@@ -85,9 +85,9 @@ def pair(fns: list, **kwargs: Any) -> tuple[BatchedSubprocVecEnv, DummyVecEnv]:
     return BatchedSubprocVecEnv(fns, **kwargs), DummyVecEnv(fns)
 
 
-def uniform_actions(space: gym.spaces.Box, n_envs: int, seed: int, dtype: Any = np.float32):
+def uniform_actions(space: gym.spaces.Box, n_envs: int, seed: int):
     rng = np.random.default_rng(seed)
-    return lambda t: rng.uniform(space.low, space.high, (n_envs, *space.shape)).astype(dtype)
+    return lambda t: rng.uniform(space.low, space.high, (n_envs, *space.shape)).astype(space.dtype)
 
 
 @pytest.mark.parametrize("n_envs, n_workers", [(5, 2), (3, 3)])
