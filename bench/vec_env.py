@@ -279,9 +279,15 @@ def main() -> None:
 
     torch.set_num_threads(1)
     parts = args.parts.split(",")
-    niceness = os.nice(0)  # a run under `nice -n -10` gets the CPU before other users' processes
-    command = " ".join([*(["nice", "-n", str(niceness)] if niceness else []), ".venv/bin/python", "bench/vec_env.py",
-                        *sys.argv[1:]])
+    # How the run was scheduled: `chrt -r 1` (real-time round robin) puts it before every normal process
+    # on a shared machine; `nice -n -10` only weights it.
+    prefix = []
+    if os.sched_getscheduler(0) in (os.SCHED_RR, os.SCHED_FIFO):
+        flag = "-r" if os.sched_getscheduler(0) == os.SCHED_RR else "-f"
+        prefix = ["chrt", flag, str(os.sched_getparam(0).sched_priority)]
+    if os.nice(0):
+        prefix += ["nice", "-n", str(os.nice(0))]
+    command = " ".join([*prefix, ".venv/bin/python", "bench/vec_env.py", *sys.argv[1:]])
     git = partial(subprocess.run, capture_output=True, text=True, cwd=Path(__file__).parent)
     commit = git(["git", "rev-parse", "--short", "HEAD"]).stdout.strip()
     if git(["git", "status", "--porcelain", "--untracked-files=no"]).stdout.strip():

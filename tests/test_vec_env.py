@@ -84,9 +84,9 @@ def pair(fns: list, **kwargs: Any) -> tuple[BatchedSubprocVecEnv, DummyVecEnv]:
     return BatchedSubprocVecEnv(fns, **kwargs), DummyVecEnv(fns)
 
 
-def uniform_actions(space: gym.spaces.Box, n_envs: int, seed: int, dtype: Any = np.float32):
+def uniform_actions(space: gym.spaces.Box, n_envs: int, seed: int):
     rng = np.random.default_rng(seed)
-    return lambda t: rng.uniform(space.low, space.high, (n_envs, *space.shape)).astype(dtype)
+    return lambda t: rng.uniform(space.low, space.high, (n_envs, *space.shape)).astype(space.dtype)
 
 
 @pytest.mark.parametrize("n_envs, n_workers", [(5, 2), (3, 3)])
@@ -126,7 +126,7 @@ def test_baoding_matches_dummy():
         rng = np.random.default_rng(2)
         # random actions drop the balls after ~18 steps (terminated), zero actions after ~36 (truncated at 25)
         scale = np.array([[1.0], [1.0], [0.0]], np.float32)
-        terminations, truncations = lockstep(ours, dummy, 70, seed=5,
+        terminations, truncations = lockstep(ours, dummy, 50, seed=5,
                                              actions=lambda t: rng.uniform(-1, 1, (3, 39)).astype(np.float32) * scale)
         assert terminations > 0 and truncations > 0, (terminations, truncations)
     finally:
@@ -347,7 +347,7 @@ def test_ppo_with_vecnormalize_learns_exactly_as_with_dummy():
         env = VecNormalize(venv)
         model = PPO("MlpPolicy", env, n_steps=64, batch_size=64, n_epochs=2, seed=0, device="cpu",
                     policy_kwargs={"net_arch": [16]})
-        model.learn(512)
+        model.learn(256)  # one rollout of 4 x 64 steps and one update
         env.close()
         assert isinstance(env.obs_rms, RunningMeanStd)
         return model.policy.state_dict(), env.obs_rms.mean
