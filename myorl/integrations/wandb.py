@@ -50,7 +50,10 @@ def effective_hyperparameters(model: BaseAlgorithm) -> dict[str, Any]:
     names = ("learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range",
              "clip_range_vf", "normalize_advantage", "ent_coef", "vf_coef", "max_grad_norm", "use_sde",
              "sde_sample_freq", "target_kl", "n_envs", "seed", "device", "policy_kwargs")
-    out: dict[str, Any] = {"algo": type(model).__name__, "policy": type(model.policy).__name__}
+    stock = next(c for c in type(model).__mro__ if c.__module__.startswith(("stable_baselines3", "sb3_contrib")))
+    # the algorithm as users know it (PPO, RecurrentPPO); `fast` says whether myorl's faster learner ran it
+    out: dict[str, Any] = {"algo": stock.__name__, "fast": stock is not type(model),
+                           "policy": type(model.policy).__name__}
     for name in names:
         value = getattr(model, name, None)
         if callable(value):
