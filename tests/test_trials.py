@@ -6,6 +6,7 @@ rates by two env ids, one of which (`Nope-v0`) is no env: 2 COMPLETE and 2 FAIL 
 """
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -135,6 +136,23 @@ def test_the_best_trials_are_retrained_with_fresh_seeds_through_joblib(sweep):
     again = processes.run("myorl.trials", [str(sweep), "--top", "1", "--seeds", "1"], cwd=sweep.parent)
     assert again.returncode != 0 and again.stderr.strip().startswith("myorl: ") and "exists" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
+
+
+def test_runs_without_an_objective_are_reported_after_the_report_is_written(sweep, tmp_path):
+    """A fault in the re-evaluation's runs (an env id that is none, passed through): the report says 'failed'."""
+    copy = shutil.copytree(sweep, tmp_path / "sweep", ignore=shutil.ignore_patterns("reevaluation*"))
+    best = complete_trials(copy)[0].number
+    proc = processes.run("myorl.trials", [str(copy), "--top", "1", "--seeds", "2", "curriculum.stages.0.env.id=Nope-v0"],
+                         cwd=tmp_path)
+    assert proc.returncode == 1 and "unknown env id 'Nope-v0'" in proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (f"myorl: 2 run(s) gave no objective (trial {best} seed 0, trial "
+                                                    f"{best} seed 1): their errors are above")
+    assert f"| 1 | {best} |" in (copy / "reevaluation.md").read_text() and "| failed | failed |" in (
+        copy / "reevaluation.md").read_text()
+    attrs = next(t for t in study_of(copy).trials if t.number == best).user_attrs
+    assert attrs["reevaluation_mean"] is None and attrs["reevaluation_objectives"] == [None, None]
+    assert "reevaluation_mean" not in next(t for t in study_of(sweep).trials if t.number == best).user_attrs or \
+        (sweep / "reevaluation.md").exists()  # the copy's own storage took the attrs
 
 
 # --------------------------------------------------------------------------- +from_trial

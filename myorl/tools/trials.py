@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import shlex
 import subprocess
 import sys
@@ -296,8 +297,9 @@ def expand_from_trial(argv: list[str]) -> list[str]:
              if not any(a == flag or a.startswith(f"{flag}=") for a in rest) for arg in (flag, value)]
     multirun = any(a in ("-m", "--multirun") for a in rest)
     replay = [REPLAY] if multirun and "hydra/sweeper" not in mine else []
-    print(f"from_trial: trial {trial.number} of study '{sweep.study_name}' (value {trial.value:.6g}, run "
-          f"{config.run_dir}): {' '.join(theirs)}", flush=True)
+    values = ", ".join(f"{v:.6g}" for v in trial.values)
+    print(f"from_trial: trial {trial.number} of study '{sweep.study_name}' (value {values}, run {config.run_dir}): "
+          f"{' '.join(theirs)}", flush=True)
     return [*flags, *rest[:at[0]], *theirs, *rest[at[0]:], *replay]
 
 
@@ -367,11 +369,11 @@ def reevaluate(path: Path | str, top: int, seeds: int, overrides: list[str], com
     for trial, config in zip(best, configs):
         runs = out / f"trial_{trial.number}"
         args = ["-m", f"+{FROM_TRIAL}={path}:{trial.number}", f"seed={','.join(map(str, chosen))}",
-                f"hydra.sweep.dir={runs}", *overrides]
-        proc = subprocess.run([sys.executable, "-m", "myorl.run", *args])
+                f"hydra.sweep.dir={_value(str(runs))}", *overrides]
+        code = _run([sys.executable, "-m", "myorl.run", *args])
         if not runs.is_dir() and not results:  # it stopped before any job: a bad override, most likely
             raise MyorlError(f"python -m myorl.run stopped before running trial {trial.number}'s first job (exit "
-                             f"code {proc.returncode}, its message is above); nothing was re-evaluated")
+                             f"code {code}, its message is above); nothing was re-evaluated")
         by_seed = _objectives(runs)
         results.append(Reevaluated(trial, config, ["python", "-m", "myorl.run", *args], chosen,
                                    [by_seed.get(s) for s in chosen]))
@@ -380,6 +382,25 @@ def reevaluate(path: Path | str, top: int, seeds: int, overrides: list[str], com
     for r in results:
         sweep.record(r.trial, dict(zip(ATTRS, (r.mean, list(r.ci) if r.ci else None, chosen, r.objectives))))
     return written, results
+
+
+def _run(command: list[str]) -> int:
+    """Run `command`, its output on the console; on Ctrl-C (which it gets too) wait for it to stop cleanly."""
+    with subprocess.Popen(command) as child:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            child.wait()  # a run saves its checkpoint before it stops
+            raise
+
+
+def _value(text: str) -> str:
+    """`text` as the value of a Hydra override: quoted when Hydra's grammar would read more into it."""
+    from hydra.core.override_parser.types import Quote, QuotedString
+
+    if re.fullmatch(r"[\w./:@+-]+", text):
+        return text
+    return QuotedString(text=text, quote=Quote.single).with_quotes()
 
 
 def _objectives(runs: Path) -> dict[int, float]:
