@@ -179,6 +179,15 @@ def test_from_trial_runs_the_trials_configuration_as_a_normal_run(sweep, tmp_pat
     assert "max_timesteps=256" not in overrides and not any("from_trial" in o or "optuna" in o for o in overrides)
 
 
+def test_a_moved_sweep_dir_still_finds_its_trials_runs(sweep, tmp_path):
+    moved = shutil.copytree(sweep, tmp_path / "moved", ignore=shutil.ignore_patterns("reevaluation*"))
+    job = Path(complete_trials(sweep)[0].user_attrs["run_dirs"][0]).name
+    trial = optuna.trial.create_trial(value=1.0, user_attrs={"sweep_dir": "/gone/sweep", "run_dirs": [f"/gone/sweep/{job}"]})
+    config = trials_tool.Sweep.open(moved).config_of(trial)
+    assert config.run_dir == moved / job and "+hparams_search=tiny" in config.overrides
+    assert config.flags == ["--config-dir", str(sweep.parent / "conf")] and config.seeds == [5]
+
+
 # --------------------------------------------------------------------------- bad input
 def one_line(text: str) -> str:
     lines = text.strip().splitlines()

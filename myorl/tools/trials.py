@@ -293,8 +293,9 @@ def expand_from_trial(argv: list[str]) -> list[str]:
     rest = argv[:at[0]] + argv[at[0] + 1:]
     mine = {override_key(arg) for arg in rest if is_override(arg)}
     theirs = [o for o in config.overrides if override_key(o) not in mine]
+    short = {"--config-dir": "-cd", "--config-name": "-cn"}
     flags = [arg for flag, value in zip(config.flags[::2], config.flags[1::2])
-             if not any(a == flag or a.startswith(f"{flag}=") for a in rest) for arg in (flag, value)]
+             if not any(a in (flag, short[flag]) or a.startswith(f"{flag}=") for a in rest) for arg in (flag, value)]
     multirun = any(a in ("-m", "--multirun") for a in rest)
     replay = [REPLAY] if multirun and "hydra/sweeper" not in mine else []
     values = ", ".join(f"{v:.6g}" for v in trial.values)
