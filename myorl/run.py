@@ -128,7 +128,18 @@ def train(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
-    """`python -m myorl.run`: names checked first (one line instead of Hydra's page), then Hydra runs `train`."""
+    """`python -m myorl.run`: names checked first (one line instead of Hydra's page), then Hydra runs `train`.
+
+    `+from_trial=SWEEP_DIR:best|N` becomes that Optuna trial's overrides before Hydra sees the command line.
+    """
+    if any(a.split("=", 1)[0].lstrip("+") == "from_trial" for a in sys.argv[1:]):
+        from myorl.tools.trials import expand_from_trial
+
+        try:
+            sys.argv[1:] = expand_from_trial(sys.argv[1:])
+        except MyorlError as err:
+            print(f"myorl: {err}", file=sys.stderr)
+            sys.exit(2)
     problem = None if os.environ.get("HYDRA_FULL_ERROR") == "1" else unknown_choice(sys.argv[1:])
     if problem:
         print(f"myorl: {problem}", file=sys.stderr)

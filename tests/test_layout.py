@@ -7,7 +7,7 @@ import myorl
 
 PACKAGE = Path(myorl.__file__).parent
 PLUG_INS = ("myorl.integrations", "myorl.baoding", "myorl.tools")
-ENTRY_POINTS = {"run.py", "evaluate.py", "compare.py", "distill.py"}  # they wire plug-ins in; that is their job
+ENTRY_POINTS = {"run.py", "evaluate.py", "compare.py", "distill.py", "trials.py"}  # they wire plug-ins in; that is their job
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -95,10 +95,13 @@ def test_optuna_sweep_records_failed_pruned_and_complete_trials(tmp_path):
     assert pruned.state == TrialState.PRUNED
     assert list(pruned.intermediate_values) == [128]  # reported at the curriculum's timesteps, then stopped
     assert pruned.value == pruned.intermediate_values[128] < 0  # Optuna keeps the last reported value
-    assert pruned.user_attrs["partial_objective"] < 0
+    partial = []
     for run_dir in pruned.user_attrs["run_dirs"]:  # both seeds stopped, and their run dirs say so
         summary = json.loads((tmp_path / run_dir / "summary.json").read_text())
         assert summary["stages"][0]["status"] == "pruned" and summary["stages"][0]["timesteps"] < 256
+        partial.append(summary["objective"])
+    assert pruned.user_attrs["partial_objective"] < 0  # the mean of what the jobs' Pruned carry: as on disk
+    assert pruned.user_attrs["partial_objective"] == pytest.approx(sum(partial) / 2)
 
     complete = trials["InvertedPendulum-v5"]
     assert complete.state == TrialState.COMPLETE and complete.user_attrs["seeds"] == [0, 1]

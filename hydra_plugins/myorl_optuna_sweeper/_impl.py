@@ -478,8 +478,9 @@ def judge(returns: Sequence[JobReturn], n_objectives: int = 1) -> Verdict:
     """A trial's state, values and user attrs from its jobs (one per seed).
 
     Any job failed (raised, or returned no finite number, or not one per objective): FAIL. Else any pruned:
-    PRUNED (Optuna records the last reported value; `partial_objective` is the mean best metric the pruned
-    runs reached, when they left it in a `summary.json`). Else COMPLETE with the mean over the seeds.
+    PRUNED (Optuna records the last reported value; the user attr `partial_objective` is the mean over the
+    completed seeds' values and what the pruned jobs' `TrialPruned` carry as `partial_objective`, the best
+    value they reached, when they carry one; myorl's do). Else COMPLETE with the mean over the seeds.
     A result is anything `float()` converts (numpy and 0-d torch numbers too), a sequence of them for several
     objectives.
     """
@@ -491,7 +492,7 @@ def judge(returns: Sequence[JobReturn], n_objectives: int = 1) -> Verdict:
     failures: list[tuple[JobReturn, str, str | None]] = []
     pruned = False
     run_dirs = [str(r.hydra_cfg.hydra.runtime.output_dir) if r.hydra_cfg else None for r in returns]
-    for ret, run_dir in zip(returns, run_dirs):
+    for ret in returns:
         value = ret._return_value  # JobReturn.return_value re-raises a failed job's exception
         if ret.status == JobStatus.COMPLETED:
             values = _values(value, n_objectives)
@@ -501,7 +502,7 @@ def judge(returns: Sequence[JobReturn], n_objectives: int = 1) -> Verdict:
                 objectives.append(values)
         elif isinstance(value, optuna.TrialPruned):
             pruned = True
-            partial += _objective_on_disk(run_dir)
+            partial += _partial(value)
         else:
             failures.append((ret, _one_line(value), _traceback(value)))
     attrs: dict[str, Any] = {"run_dirs": run_dirs,
@@ -561,15 +562,10 @@ def _job_name(job: JobReturn) -> str:
     return f"#{job.hydra_cfg.hydra.job.num} ({job.hydra_cfg.hydra.runtime.output_dir})"
 
 
-def _objective_on_disk(run_dir: str | None) -> list[float]:
-    """The best metric a stopped run had reached, from the `summary.json` in its run dir (myorl writes one)."""
-    import json
-
-    try:
-        objective = json.loads((Path(run_dir) / "summary.json").read_text())["objective"]  # type: ignore[arg-type]
-    except (TypeError, OSError, ValueError, KeyError):
-        return []
-    return [objective] if isinstance(objective, (int, float)) and math.isfinite(objective) else []
+def _partial(pruned: BaseException) -> list[float]:
+    """The best value a pruned job had reached, when its TrialPruned carries one as `partial_objective`."""
+    value = getattr(pruned, "partial_objective", None)
+    return [float(value)] if isinstance(value, (int, float)) and math.isfinite(value) else []
 
 
 def _next_job_number(sweep_dir: Path) -> int:

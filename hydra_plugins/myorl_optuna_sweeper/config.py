@@ -1,4 +1,5 @@
-"""Config groups of the sweeper: `hydra/sweeper: optuna`, `hydra/sweeper/sampler: ...`, `hydra/sweeper/pruner: ...`.
+"""Config groups of the sweeper: `hydra/sweeper: optuna`, `hydra/sweeper/sampler: ...`, `hydra/sweeper/pruner: ...`,
+and `hydra/sweeper: replay` (see `replay.py`).
 
 Samplers and pruners are Optuna's own classes, built with Hydra's `instantiate` from their `_target_`:
 `hydra/sweeper/sampler=random hydra.sweeper.sampler.seed=1`, `hydra/sweeper/pruner=successive_halving`.
@@ -167,6 +168,15 @@ class OptunaSweeperConf:
     plots: bool = True  # optimisation history, param importances, parallel coordinates (or Pareto front) as PNG
 
 
+@dataclass
+class ReplaySweeperConf(OptunaSweeperConf):
+    """`hydra/sweeper=replay` (`replay.py`): Hydra's basic sweeper, with the Optuna sweeper's keys (all ignored), so
+    a search-space file that sets them composes when a trial's configuration is re-run as a grid."""
+
+    _target_: str = "hydra_plugins.myorl_optuna_sweeper.replay.ReplaySweeper"
+    max_batch_size: int | None = None  # the basic sweeper's key: jobs launched at once; null: all
+
+
 SAMPLERS = {"tpe": TPESamplerConf, "random": RandomSamplerConf, "cmaes": CmaEsSamplerConf, "grid": GridSamplerConf,
             "nsgaii": NSGAIISamplerConf, "gp": GPSamplerConf, "qmc": QMCSamplerConf}
 PRUNERS = {"median": MedianPrunerConf, "none": NopPrunerConf, "successive_halving": SuccessiveHalvingPrunerConf,
@@ -174,6 +184,7 @@ PRUNERS = {"median": MedianPrunerConf, "none": NopPrunerConf, "successive_halvin
 
 cs = ConfigStore.instance()
 cs.store(group="hydra/sweeper", name="optuna", node=OptunaSweeperConf, provider="myorl_optuna_sweeper")
+cs.store(group="hydra/sweeper", name="replay", node=ReplaySweeperConf, provider="myorl_optuna_sweeper")
 for _name, _node in SAMPLERS.items():
     cs.store(group="hydra/sweeper/sampler", name=_name, node=_node, provider="myorl_optuna_sweeper")
 for _name, _node in PRUNERS.items():

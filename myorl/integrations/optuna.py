@@ -23,9 +23,18 @@ log = logging.getLogger(__name__)
 
 
 class Pruned(StopStage, optuna.TrialPruned):
-    """The trial was pruned: the stage stops with status `pruned` (the sweeper sees an optuna.TrialPruned)."""
+    """The trial was pruned: the stage stops with status `pruned` (the sweeper sees an optuna.TrialPruned).
+
+    `partial_objective`: the best metric of the stage it stopped (what `summary.json`'s objective says). The
+    sweeper records the mean over the trial's seeds as the trial's user attr `partial_objective`; it survives
+    the pickling a joblib or submitit launcher does (an exception's attributes do).
+    """
 
     status = Status.pruned
+
+    def __init__(self, message: str, partial_objective: float | None = None) -> None:
+        super().__init__(message)
+        self.partial_objective = partial_objective
 
 
 class TrialReporter(Observer):
@@ -34,15 +43,21 @@ class TrialReporter(Observer):
     def __init__(self, trial: optuna.trial.Trial, report: bool = True):
         self.trial = trial
         self.report = report
+        self.stage: int | None = None  # the stage of `best`
+        self.best: float | None = None  # the stage's best metric so far
 
     def evaluated(self, event: EvalEvent) -> None:
-        if self.report and math.isfinite(event.metric):
-            self.trial.report(event.metric, step=event.total_timesteps)
+        if event.plan.index != self.stage:
+            self.stage, self.best = event.plan.index, None
+        if math.isfinite(event.metric):
+            self.best = event.metric if self.best is None else max(self.best, event.metric)
+            if self.report:
+                self.trial.report(event.metric, step=event.total_timesteps)
         if self.trial.should_prune():
             log.info("trial %d pruned at %s curriculum steps (%s %.4g)", self.trial.number,
                      f"{event.total_timesteps:,}", Metric(event.plan.convergence.metric).value, event.metric)
             raise Pruned(f"pruned by {type(self.trial.study.pruner).__name__} at "
-                                     f"{event.total_timesteps} curriculum steps")
+                         f"{event.total_timesteps} curriculum steps", partial_objective=self.best)
 
 
 def attach(link: OptunaTrialConfig) -> optuna.trial.Trial:

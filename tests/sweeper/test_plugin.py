@@ -79,6 +79,21 @@ def test_a_result_that_is_no_finite_number_fails_the_trial(value, reason):
     assert verdict.failures[0][2] is None  # returned, raised nothing: no traceback
 
 
+class CarryingPruned(optuna.TrialPruned):
+    """An app's own TrialPruned carrying the best value the job reached, as myorl's `Pruned` does."""
+
+    def __init__(self, message, partial_objective=None):
+        super().__init__(message)
+        self.partial_objective = partial_objective
+
+
+def test_a_pruned_trials_partial_objective_is_what_its_jobs_carry():
+    carried = pickle.loads(pickle.dumps(CarryingPruned("pruned", partial_objective=np.float64(-3.0))))  # a worker's
+    verdict = judge([ret(carried, JobStatus.FAILED), ret(1.0)])
+    assert verdict.state == TrialState.PRUNED and verdict.attrs["partial_objective"] == -1.0  # with the complete seed
+    assert judge([ret(optuna.TrialPruned(), JobStatus.FAILED)]).attrs["partial_objective"] is None  # carries none
+
+
 def test_several_objectives_take_a_sequence_per_job_and_average_over_seeds():
     verdict = judge([ret((1.0, np.float32(4.0))), ret(torch.tensor([3.0, 6.0]))], n_objectives=2)
     assert (verdict.state, verdict.values) == (TrialState.COMPLETE, [2.0, 5.0])
