@@ -19,7 +19,7 @@ demo: install
 	$(PY) -m myorl.run +curriculum=demo
 
 test: install
-	$(PY) -m pytest -n 2 --timeout 900
+	$(PY) -m pytest -n 2 --timeout 900 --durations=25
 
 test-fast: install
 	$(PY) -m pytest -n 2 -m "not slow"
