@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from myorl import provenance
 from myorl.config import (
     CurriculumConfig,
     HandoverConfig,
@@ -51,6 +52,7 @@ class Experiment:
     init_from: Path | str | None = None  # a stage dir: the first trained stage starts from its model and statistics
     init_from_model: HandoverModel = HandoverModel.best
     start_stage: str | int | None = None  # train from this stage (name or index) on
+    provenance: dict[str, Any] | None = field(default=None, init=False, repr=False)  # this launch's, set by run()
 
     def plans(self) -> list[StagePlan]:
         """The stages to train (from `start_stage` on), each resolved and validated and its env made once:
@@ -73,8 +75,12 @@ class Experiment:
         observer = Observers(self.observers)
         with run_dir.locked():  # one process per run dir
             run_dir.check_before_writing(self.as_config(), self.resume)
+            if self.resume:  # every file the resume reads, before anything is written
+                run_dir.check_resumable(plans)
+                run_dir.remove_partial_files()
             run_dir.write_config(self.as_config())
             torch.set_num_threads(self.settings.torch_threads)
+            self.provenance = provenance.record(run_dir.path, self.resume)
             observer.experiment_started(self, run_dir.path)
             context = StageContext(self.settings, run_dir, observer, resume=self.resume,
                                    previous=StageDir(Path(self.init_from)) if self.init_from else None)
