@@ -26,6 +26,7 @@ from myorl.config import register_configs
 from myorl.errors import MyorlError
 from myorl.experiment import Experiment
 from myorl.observers import Observer
+from myorl.vec_env import VecEnvWorkerError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 log = logging.getLogger("myorl")
@@ -122,6 +123,13 @@ def train(cfg: DictConfig) -> float | None:
         print(f"myorl: {stop or 'interrupted'}; checkpoint saved. Resume with:\n  {resume_command(experiment)}",
               file=sys.stderr)
         sys.exit(130)
+    except VecEnvWorkerError as err:  # a worker died, hung, or its env raised (the worker's traceback is in err)
+        if multirun:
+            raise
+        then = "resume" if err.cause_type is None else "fix the env, then resume"
+        print(f"myorl: {err}\nThe stage's checkpoint and last model are saved; {then} with:\n"
+              f"  {resume_command(experiment)}", file=sys.stderr)
+        sys.exit(1)
     log.info("objective (%s of the last stage): %s -> %s", summary.stages[-1].metric, summary.objective,
              experiment.output_dir)
     return summary.objective
