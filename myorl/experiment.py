@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from dataclasses import asdict, dataclass, field, replace
@@ -100,10 +101,26 @@ class Experiment:
                                            "here. Fix the stage (reward, budget, hyperparameters) or add "
                                            "on_stall=continue to go on anyway")
                     context.previous, context.offset = run_dir.stage(plan), context.offset + record.timesteps
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                raise MyorlError(f"no space left on device writing into '{exc.filename or run_dir.path}'; free "
+                                 "disk space, then resume=true goes on from the latest checkpoint") from None
             finally:  # also when a stage failed, stalled, was interrupted or pruned
-                summary = run_dir.write_summary(self.curriculum.name)
+                summary = self._write_summary(run_dir, stopped=sys.exc_info()[1])
                 observer.experiment_ended(summary, sys.exc_info()[1])
         return summary
+
+    def _write_summary(self, run_dir: RunDir, stopped: BaseException | None) -> Summary:
+        """`summary.json`; when the run is being stopped by an error, a failure to write it (a full disk) is
+        only logged, so that the error reported is the one that stopped the run."""
+        try:
+            return run_dir.write_summary(self.curriculum.name)
+        except MyorlError as exc:
+            if stopped is None:
+                raise
+            log.warning("%s", exc)
+            return run_dir.summary(self.curriculum.name)
 
     def as_config(self) -> dict[str, Any]:
         """The resolved config this experiment runs with, as written to `experiment.yaml`."""

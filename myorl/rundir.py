@@ -424,10 +424,14 @@ class RunDir:
         for stage in self.stage_dirs():
             stage.remove_partial_files()
 
-    def write_summary(self, curriculum: str) -> Summary:
-        """`summary.json` from the stage records on disk, so skipped and stopped stages are in it too."""
+    def summary(self, curriculum: str) -> Summary:
+        """The summary of the stage records on disk, so skipped and stopped stages are in it too."""
         stages = [r for r in (s.read_record() for s in self.stage_dirs()) if r is not None]
-        summary = Summary(curriculum, stages[-1].best_metric if stages else None, stages)
+        return Summary(curriculum, stages[-1].best_metric if stages else None, stages)
+
+    def write_summary(self, curriculum: str) -> Summary:
+        """`summary.json` (see `summary`)."""
+        summary = self.summary(curriculum)
         files.write_json(self.summary_file, summary.as_json())
         return summary
 
