@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shlex
@@ -89,7 +90,8 @@ def markdown(data: dict[str, Any], fig: dict[str, Any], setup: Setup, command: s
         f"{fig['over_one_interval']} |",
         f"| partial files left | {fig['partial_files']} |",
         f"| corrupt files | {fig['corrupt_files']} |",
-        f"| kinds not placed (no such moment came) | {', '.join(data['unplaced']) or 'none'} |", "",
+        f"| kinds not placed (no such moment came, or the time limit) | {', '.join(data['unplaced']) or 'none'} |",
+        "",
         "Steps lost: the stage's steps logged to TensorBoard before the kill (flushed at each rollout's end, so a "
         "lower bound) less the checkpoint the resume goes on from.", "",
         "## Problems", "",
@@ -116,20 +118,30 @@ def main() -> None:
     parser.add_argument("--budgets", default="6144,8192", help="the two stages' budgets")
     parser.add_argument("--checkpoint-freq", type=int, default=2048, help="a multiple of the rollout (128)")
     parser.add_argument("--eval-freq", type=int, default=1536)
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="place no kill after this many minutes (the run under way is still resumed to its end)")
     parser.add_argument("--root", type=Path, default=None, help="where the runs go (default: a temporary dir)")
     parser.add_argument("--out", type=Path, default=OUT / "faults.md")
     args = parser.parse_args()
     root = args.root or Path(tempfile.mkdtemp(prefix="myorl-faults-"))
     first, second = (int(b) for b in args.budgets.split(","))
     setup = Setup(root, budgets=(first, second), checkpoint_freq=args.checkpoint_freq, eval_freq=args.eval_freq)
-    data = campaign(setup, counts_for(args.kills), args.seed, args.kills_per_run,
-                    say=lambda line: print(line, flush=True))
-    fig = figures(data, setup)
     command = shlex.join(["python", "bench/faults.py", *sys.argv[1:]])
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(markdown(data, fig, setup, command))
-    args.out.with_suffix(".json").write_text(json.dumps({"command": command, "setup": {
-        k: v for k, v in asdict(setup).items() if k != "root"}, "figures": fig, **data}, indent=2, default=str) + "\n")
+
+    def write(data: dict[str, Any]) -> dict[str, Any]:
+        """The results so far (after each run, so a stopped campaign leaves its figures)."""
+        fig = figures(data, setup)
+        args.out.write_text(markdown(data, fig, setup, command))
+        args.out.with_suffix(".json").write_text(json.dumps(
+            {"command": command, "setup": {k: v for k, v in asdict(setup).items() if k != "root"}, "figures": fig,
+             **data}, indent=2, default=str) + "\n")
+        return fig
+
+    deadline = time.monotonic() + 60 * args.minutes if args.minutes else math.inf
+    data = campaign(setup, counts_for(args.kills), args.seed, args.kills_per_run,
+                    say=lambda line: print(line, flush=True), deadline=deadline, progress=write)
+    fig = write(data)
     print(json.dumps({k: v for k, v in fig.items() if k != "problems"}), f"-> {args.out} (runs in {root})")
     sys.exit(0 if not fig["problems"] and fig["kills"] == args.kills else 1)
 

@@ -138,7 +138,7 @@ def train(cfg: DictConfig) -> float | None:
         if multirun:
             raise
         then = "resume" if err.cause_type is None else "fix the env, then resume"
-        print(f"myorl: {err}\nThe stage's checkpoint and last model are saved; {then} with:\n"
+        print(f"myorl: {err}\nThe stage's latest checkpoint is on disk; {then} with:\n"
               f"  {resume_command(experiment)}", file=sys.stderr)
         sys.exit(1)
     log.info("objective (%s of the last stage): %s -> %s", summary.stages[-1].metric, summary.objective,

@@ -101,6 +101,8 @@ class Launch:
         self.setup, self.run, self.resume, self.log = setup, run, resume, log
         self.proc: Popen[str] = processes.start("myorl.run", setup.args(run, resume), cwd=ROOT, output=log)
         self.started = time.monotonic()
+        self.family: list[int] = []  # its child processes when last looked up (`look_up_family`)
+        self.looked_up = 0.0
 
     @property
     def pid(self) -> int:
@@ -117,6 +119,7 @@ class Launch:
                 return True
             if self.proc.poll() is not None:
                 return condition()
+            self.look_up_family()
             time.sleep(poll_s)
         return False
 
@@ -125,12 +128,18 @@ class Launch:
         end = time.monotonic() + seconds
         return self.wait_for(lambda: time.monotonic() >= end, timeout=seconds + 1, poll_s=0.01)
 
+    def look_up_family(self, every_s: float = 0.5) -> None:
+        """Note the process's children (forkserver, vec env workers) if not done within `every_s`: a kill
+        must not wait for a scan of /proc, and orphans can no longer be found through their parent."""
+        if time.monotonic() - self.looked_up >= every_s:
+            self.family, self.looked_up = descendants(self.pid), time.monotonic()
+
     def kill(self) -> None:
-        """kill -9 of the main process; its vec env workers notice and exit (they are stopped if they do not)."""
-        family = descendants(self.pid)
+        """kill -9 of the main process at once; its vec env workers notice and exit (they are stopped if they
+        do not)."""
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
-        reap(family)
+        reap(self.family)
 
     def finish(self, timeout: float = 900) -> int:
         """Wait for the process to end by itself; its exit code."""
@@ -376,9 +385,11 @@ def kill_at(kind: str, launch: Launch, rng: random.Random, timing: Timing) -> Ki
         stage = current_stage(setup, run)
         rec = record(run, stage) if stage else None
         reason = (rec or {}).get("reason") or ""
-        verified = code != 0 and rec is not None and rec.get("status") == "failed" and "SIGKILL" in reason
+        said = next((line for line in launch.output().splitlines() if line.startswith("myorl: ")), "")
+        verified = code != 0 and f"pid {victim}," in said and "SIGKILL" in said  # this launch's error, this worker
         detail = (f"worker pid {victim} of {workers} killed {launch.elapsed():.2f}s into the launch; main exited "
-                  f"{code}; stage '{stage}' {(rec or {}).get('status')}: {reason.splitlines()[0] if reason else ''}")
+                  f"{code}: {said[len('myorl: '):]}; stage.json of '{stage}': {(rec or {}).get('status')}, "
+                  f"{reason.splitlines()[0] if reason else ''}")
     else:
         raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
     stage = current_stage(setup, run)
@@ -507,14 +518,16 @@ class RunResult:
 
 def fault_run(setup: Setup, run: Path, queue: list[str], rng: random.Random, timing: Timing,
               expected: dict[str, dict[str, Any]], max_kills: int, logs: Path,
-              say: Callable[[str], None] = lambda _: None) -> RunResult:
+              say: Callable[[str], None] = lambda _: None, deadline: float = math.inf) -> RunResult:
     """One run: launch, kill at the next feasible kind of the queue (taken from it), resume with `resume=true`,
-    ... until `max_kills` kills or none is feasible; then resume until done and check the run."""
+    ... until `max_kills` kills, none is feasible or `deadline` (monotonic) passed; then resume until done
+    and check the run."""
     kills: list[Kill] = []
     launches, code = 0, -1
     while True:
         launches += 1
-        kind = next((k for k in queue if feasible(k, setup, run)), None) if len(kills) < max_kills else None
+        placing = len(kills) < max_kills and time.monotonic() < deadline
+        kind = next((k for k in queue if feasible(k, setup, run)), None) if placing else None
         launch = Launch(setup, run, resume=launches > 1, log=logs / f"{run.name}-{launches}.log")
         if kind is None:
             code = launch.finish()
@@ -537,9 +550,11 @@ def fault_run(setup: Setup, run: Path, queue: list[str], rng: random.Random, tim
 
 
 def campaign(setup: Setup, counts: dict[str, int], seed: int, kills_per_run: int,
-             say: Callable[[str], None] = print) -> dict[str, Any]:
+             say: Callable[[str], None] = print, deadline: float = math.inf,
+             progress: Callable[[dict[str, Any]], None] = lambda _: None) -> dict[str, Any]:
     """A reference run, then runs killed `sum(counts)` times in all (each kind as often as `counts` says, in a
-    random order), each resumed until done and checked. Returns every figure, as JSON-ready data."""
+    random order), each resumed until done and checked; no kill is placed after `deadline` (monotonic).
+    Returns every figure, as JSON-ready data; `progress` gets the same after each run."""
     rng = random.Random(seed)
     logs = setup.root / "logs"
     logs.mkdir(exist_ok=True)
@@ -551,15 +566,20 @@ def campaign(setup: Setup, counts: dict[str, int], seed: int, kills_per_run: int
     rng.shuffle(queue)
     results: list[RunResult] = []
     started = time.monotonic()
-    while queue:
+
+    def data() -> dict[str, Any]:
+        kills = [k for r in results for k in r.kills]
+        return {"reference": {"expected": ref.expected, "wall_s": round(ref.wall_s, 1),
+                              "timing": asdict(ref.timing), "problems": ref_problems},
+                "runs": [asdict(r) for r in results], "kills": [asdict(k) for k in kills],
+                "unplaced": list(queue), "campaign_s": round(time.monotonic() - started, 1)}
+    while queue and time.monotonic() < deadline:
         run = setup.root / f"run{len(results):02d}"
         before = len(queue)
-        results.append(fault_run(setup, run, queue, rng, ref.timing, ref.expected, kills_per_run, logs, say))
+        results.append(fault_run(setup, run, queue, rng, ref.timing, ref.expected, kills_per_run, logs, say,
+                                 deadline))
+        progress(data())
         if len(queue) == before and not results[-1].kills:
             say(f"no kill of {sorted(set(queue))} could be placed in a whole run; stopping")
             break
-    kills = [k for r in results for k in r.kills]
-    return {"reference": {"expected": ref.expected, "wall_s": round(ref.wall_s, 1), "timing": asdict(ref.timing),
-                          "problems": ref_problems},
-            "runs": [asdict(r) for r in results], "kills": [asdict(k) for k in kills],
-            "unplaced": queue, "campaign_s": round(time.monotonic() - started, 1)}
+    return data()
