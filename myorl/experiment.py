@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from dataclasses import asdict, dataclass, field, replace
@@ -11,6 +12,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from myorl import provenance
 from myorl.config import (
     CurriculumConfig,
     HandoverConfig,
@@ -51,6 +53,7 @@ class Experiment:
     init_from: Path | str | None = None  # a stage dir: the first trained stage starts from its model and statistics
     init_from_model: HandoverModel = HandoverModel.best
     start_stage: str | int | None = None  # train from this stage (name or index) on
+    provenance: dict[str, Any] | None = field(default=None, init=False, repr=False)  # this launch's, set by run()
 
     def plans(self) -> list[StagePlan]:
         """The stages to train (from `start_stage` on), each resolved and validated and its env made once:
@@ -73,8 +76,12 @@ class Experiment:
         observer = Observers(self.observers)
         with run_dir.locked():  # one process per run dir
             run_dir.check_before_writing(self.as_config(), self.resume)
+            if self.resume:  # every file the resume reads, before anything is written
+                run_dir.check_resumable(plans)
+                run_dir.remove_partial_files()
             run_dir.write_config(self.as_config())
             torch.set_num_threads(self.settings.torch_threads)
+            self.provenance = provenance.record(run_dir.path, self.resume)
             observer.experiment_started(self, run_dir.path)
             context = StageContext(self.settings, run_dir, observer, resume=self.resume,
                                    previous=StageDir(Path(self.init_from)) if self.init_from else None)
@@ -94,10 +101,26 @@ class Experiment:
                                            "here. Fix the stage (reward, budget, hyperparameters) or add "
                                            "on_stall=continue to go on anyway")
                     context.previous, context.offset = run_dir.stage(plan), context.offset + record.timesteps
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                raise MyorlError(f"no space left on device writing into '{exc.filename or run_dir.path}'; free "
+                                 "disk space, then resume=true goes on from the latest checkpoint") from None
             finally:  # also when a stage failed, stalled, was interrupted or pruned
-                summary = run_dir.write_summary(self.curriculum.name)
+                summary = self._write_summary(run_dir, stopped=sys.exc_info()[1])
                 observer.experiment_ended(summary, sys.exc_info()[1])
         return summary
+
+    def _write_summary(self, run_dir: RunDir, stopped: BaseException | None) -> Summary:
+        """`summary.json`; when the run is being stopped by an error, a failure to write it (a full disk) is
+        only logged, so that the error reported is the one that stopped the run."""
+        try:
+            return run_dir.write_summary(self.curriculum.name)
+        except MyorlError as exc:
+            if stopped is None:
+                raise
+            log.warning("%s", exc)
+            return run_dir.summary(self.curriculum.name)
 
     def as_config(self) -> dict[str, Any]:
         """The resolved config this experiment runs with, as written to `experiment.yaml`."""

@@ -7,6 +7,7 @@ runs the `Experiment`. The core never imports these integrations; this is the on
 from __future__ import annotations
 
 import difflib
+import errno
 import logging
 import os
 import shlex
@@ -26,6 +27,7 @@ from myorl.config import register_configs
 from myorl.errors import MyorlError
 from myorl.experiment import Experiment
 from myorl.observers import Observer
+from myorl.vec_env import VecEnvWorkerError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 log = logging.getLogger("myorl")
@@ -99,6 +101,15 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
 
 
+def _thread_error(args: threading.ExceptHookArgs) -> None:
+    """A full disk in a writer thread (TensorBoard's) is one log line, not a traceback: the writer raises it
+    again in the main thread, which stops the run with one clear line."""
+    if isinstance(args.exc_value, OSError) and args.exc_value.errno in (errno.ENOSPC, errno.EDQUOT):
+        log.warning("thread '%s': %s", args.thread.name if args.thread else "?", args.exc_value)
+        return
+    threading.__excepthook__(args)
+
+
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def train(cfg: DictConfig) -> float | None:
     if OmegaConf.is_missing(cfg, "curriculum"):
@@ -111,6 +122,7 @@ def train(cfg: DictConfig) -> float | None:
     experiment.observers = observers(cfg, sweep=hydra_cfg.sweep.dir if multirun else None)
     if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread only
         signal.signal(signal.SIGTERM, _interrupt)  # Slurm preemption: stop like Ctrl-C, with a checkpoint
+    threading.excepthook = _thread_error
     try:
         summary = experiment.run()
     except MyorlError as err:
@@ -122,6 +134,13 @@ def train(cfg: DictConfig) -> float | None:
         print(f"myorl: {stop or 'interrupted'}; checkpoint saved. Resume with:\n  {resume_command(experiment)}",
               file=sys.stderr)
         sys.exit(130)
+    except VecEnvWorkerError as err:  # a worker died, hung, or its env raised (the worker's traceback is in err)
+        if multirun:
+            raise
+        then = "resume" if err.cause_type is None else "fix the env, then resume"
+        print(f"myorl: {err}\nThe stage's latest checkpoint is on disk; {then} with:\n"
+              f"  {resume_command(experiment)}", file=sys.stderr)
+        sys.exit(1)
     log.info("objective (%s of the last stage): %s -> %s", summary.stages[-1].metric, summary.objective,
              experiment.output_dir)
     return summary.objective

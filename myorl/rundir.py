@@ -18,7 +18,9 @@ stage trained under. A wrong path fails with one MyorlError line.
 from __future__ import annotations
 
 import logging
+import pickle
 import shutil
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -36,6 +38,7 @@ from myorl import algos, files
 from myorl.config import HandoverModel, MyorlConfig, flatten, to_config
 from myorl.envs import load_statistics
 from myorl.errors import MyorlError
+from myorl.handover import read_model
 from myorl.plan import StagePlan, plan_curriculum
 from myorl.status import Status
 
@@ -43,6 +46,8 @@ log = logging.getLogger(__name__)
 
 CONFIG = "experiment.yaml"
 CHECKPOINT_PREFIX = "checkpoint:"  # a model reference: checkpoint:<timesteps> or checkpoint:latest
+CONFIG_HEADER = "# myorl: the resolved config of this run; a complete file ends with the line below"
+CONFIG_END = "# end of experiment.yaml"
 
 
 # --------------------------------------------------------------------------- records
@@ -113,13 +118,53 @@ class CheckpointDir:
     def read_state(self) -> dict[str, Any]:
         try:
             state = files.read_json(self.state)
+        except FileNotFoundError:
+            raise self._broken("has no state.json") from None
         except (OSError, ValueError) as exc:
-            raise MyorlError(f"checkpoint '{self.path}' is corrupt ({type(exc).__name__}); delete that folder "
-                             "to resume from the one before it") from None
+            raise self._broken(f"state.json is unreadable or truncated ({_why(exc)})") from None
         if not isinstance(state, dict) or "timesteps" not in state:
-            raise MyorlError(f"checkpoint '{self.path}' has an unreadable state.json; delete that folder to "
-                             "resume from the one before it")
+            raise self._broken("state.json holds no checkpoint state (no 'timesteps')")
         return state
+
+    def check(self, statistics: bool) -> None:
+        """Read the whole checkpoint as a resume will (state, model, statistics when the stage normalises):
+        a missing, corrupt or truncated file raises one MyorlError naming it and the fix."""
+        self.read_state()
+        try:
+            with zipfile.ZipFile(self.model) as archive:
+                bad, names = archive.testzip(), set(archive.namelist())  # testzip checks every member's CRC
+        except FileNotFoundError:
+            raise self._broken("has no model.zip") from None
+        except Exception as exc:  # BadZipFile, zlib.error, EOFError, ...: a damaged archive raises many types
+            raise self._broken(f"model.zip is damaged or truncated ({_why(exc)})") from None
+        if bad is not None:
+            raise self._broken(f"model.zip is damaged (member '{bad}' fails its checksum)")
+        if not {"data", "policy.pth"} <= names:
+            raise self._broken("model.zip holds no SB3 model (no 'data' and 'policy.pth')")
+        if statistics:
+            try:
+                with open(self.statistics, "rb") as f:
+                    stats = pickle.load(f)
+            except FileNotFoundError:
+                raise self._broken("has no vecnormalize.pkl, and its stage normalises") from None
+            except Exception as exc:  # unpickling garbage raises many types
+                raise self._broken(f"vecnormalize.pkl is damaged or truncated ({_why(exc)})") from None
+            if not isinstance(stats, VecNormalize):
+                raise self._broken(f"vecnormalize.pkl holds a {type(stats).__name__}, not VecNormalize statistics")
+
+    def _broken(self, what: str) -> MyorlError:
+        """The error for a bad checkpoint: what is wrong, and that deleting the folder is the fix."""
+        earlier = sorted(p.name for p in self.path.parent.iterdir()
+                         if p.name.isdigit() and p.name < self.path.name) if self.path.parent.is_dir() else []
+        then = (f"goes on from the checkpoint before it ({int(earlier[-1]):,} steps)" if earlier
+                else "trains the stage again from its start")
+        return MyorlError(f"checkpoint '{self.path}' is corrupt: {what}; delete that folder, then resume=true {then}")
+
+
+def _why(exc: BaseException) -> str:
+    """`Type: first line of the message`, short enough for one line."""
+    text = str(exc).splitlines()[0][:120] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -177,8 +222,8 @@ class StageDir:
         try:
             return StageRecord(**files.read_json(self.record_file))
         except (OSError, ValueError, TypeError) as exc:
-            raise MyorlError(f"'{self.record_file}' is corrupt ({type(exc).__name__}); delete it to train the "
-                             "stage again from its checkpoint") from None
+            raise MyorlError(f"'{self.record_file}' is corrupt or truncated ({_why(exc)}); delete it, then "
+                             "resume=true trains the stage on from its latest checkpoint") from None
 
     def finished_record(self) -> StageRecord | None:
         """The record of a stage that ended as planned (a resume skips it), else None."""
@@ -189,8 +234,12 @@ class StageDir:
         """`evaluations.npz` as arrays, or None before the first evaluation."""
         if not self.evaluations_file.is_file():
             return None
-        with np.load(self.evaluations_file, allow_pickle=True) as data:
-            return {key: data[key] for key in data.files}
+        try:
+            with np.load(self.evaluations_file, allow_pickle=True) as data:
+                return {key: data[key] for key in data.files}
+        except Exception as exc:  # a damaged npz raises BadZipFile, ValueError, EOFError, ...
+            raise MyorlError(f"'{self.evaluations_file}' is corrupt or truncated ({_why(exc)}); the stage's "
+                             "evaluations are also in its latest checkpoint's state.json") from None
 
     def remove_partial_files(self) -> None:
         """Drop the temporary files a killed process left behind (never complete files)."""
@@ -244,17 +293,17 @@ class RunDir:
             yield
 
     def write_config(self, config: dict[str, Any]) -> None:
-        files.write_text(self.config_file, OmegaConf.to_yaml(OmegaConf.structured(config)))
+        """`experiment.yaml` between a header and an end line, so that a truncated copy is recognised."""
+        files.write_text(self.config_file,
+                         f"{CONFIG_HEADER}\n{OmegaConf.to_yaml(OmegaConf.structured(config))}{CONFIG_END}\n")
 
     def read_config(self) -> MyorlConfig:
+        """`experiment.yaml` checked against the schema; a damaged or unfitting file is one MyorlError."""
+        node = self.read_config_node()
         try:
-            saved = OmegaConf.load(self.config_file)
-            if not isinstance(saved, DictConfig):
-                raise ValueError("not a mapping")
-            return to_config(saved)
-        except (OmegaConfBaseException, OSError, ValueError) as exc:
-            raise MyorlError(f"'{self.config_file}' is unreadable or does not fit myorl's config schema "
-                             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+            return to_config(node)
+        except (OmegaConfBaseException, ValueError, TypeError) as exc:
+            raise MyorlError(f"'{self.config_file}' does not fit myorl's config schema ({_why(exc)})") from None
 
     def check_before_writing(self, config: dict[str, Any], resume: bool) -> None:
         """A new run needs a fresh dir; a resumed one needs an earlier run of the same curriculum and algo."""
@@ -266,14 +315,24 @@ class RunDir:
         if not self.config_file.exists():
             raise MyorlError(f"'{self.path}' is not a myorl run (no {CONFIG}); resume=true needs the run dir "
                              "of an earlier run: hydra.run.dir=<that dir> resume=true")
-        saved = OmegaConf.to_container(self.read_config_node(), resolve=True)
+        node = self.read_config_node(resume=True)
         now = OmegaConf.to_container(OmegaConf.structured(config), resolve=True, enum_to_str=True)
-        assert isinstance(saved, dict) and isinstance(now, dict)
-        checks = [("curriculum", saved["curriculum"]["name"], now["curriculum"]["name"]),
-                  ("algo", saved["algo"]["name"], now["algo"]["name"]),
-                  ("stages (names and envs)", [(s["name"], s["env"]) for s in saved["curriculum"]["stages"]],
-                   [(s["name"], s["env"]) for s in now["curriculum"]["stages"]])]
-        for what, old, new in checks:
+        assert isinstance(now, dict)
+
+        def key_facts(cfg: dict[Any, Any]) -> list[tuple[str, Any]]:
+            return [("curriculum", cfg["curriculum"]["name"]), ("algo", cfg["algo"]["name"]),
+                    ("stages (names and envs)", [(s["name"], s["env"]) for s in cfg["curriculum"]["stages"]])]
+
+        try:
+            to_config(node)
+            saved = OmegaConf.to_container(node, resolve=True)
+            assert isinstance(saved, dict)
+            before_facts = key_facts(saved)
+        except (OmegaConfBaseException, ValueError, TypeError, KeyError) as exc:
+            raise MyorlError(f"'{self.config_file}' does not fit myorl's config schema ({_why(exc)}); it holds "
+                             f"the config the run started with, which a resume checks against: "
+                             f"{self._fresh_start()}") from None
+        for (what, old), (_, new) in zip(before_facts, key_facts(now)):
             if old != new:
                 raise MyorlError(f"resume=true: the run in '{self.path}' has another {what} ({old} -> {new}); "
                                  "resume it with the same curriculum and algo, or start a new run dir")
@@ -282,17 +341,97 @@ class RunDir:
             if before.get(key) != after.get(key):
                 log.warning("resume: %s changed: %s -> %s", key, before.get(key), after.get(key))
 
-    def read_config_node(self) -> Any:
+    def read_config_node(self, resume: bool = False) -> DictConfig:
+        """`experiment.yaml` as an OmegaConf node; a corrupt or truncated file is one MyorlError (with
+        `resume`, naming how to go on without it)."""
         try:
-            return OmegaConf.load(self.config_file)
-        except (OmegaConfBaseException, OSError, ValueError) as exc:
-            raise MyorlError(f"'{self.config_file}' is unreadable ({type(exc).__name__}); it cannot be resumed: "
-                             "start a new run dir") from None
+            text = self.config_file.read_text()
+            if text.startswith(CONFIG_HEADER) and not text.rstrip().endswith(CONFIG_END):
+                raise ValueError(f"truncated: its last line '{CONFIG_END}' is missing")
+            node = OmegaConf.create(text)
+            if not isinstance(node, DictConfig):
+                raise ValueError("not a mapping")
+            return node
+        except (OmegaConfBaseException, OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            fix = (f"it holds the config the run started with, which a resume checks against: {self._fresh_start()}"
+                   if resume else "restore it from a copy (each stage's W&B run keeps it as config.run)")
+            raise MyorlError(f"'{self.config_file}' is corrupt or truncated ({_why(exc)}); {fix}") from None
+
+    def _fresh_start(self) -> str:
+        """How to go on when this run cannot be resumed: a new run dir from its last finished stage."""
+        done = []
+        for stage in self.stage_dirs():
+            try:
+                record = stage.read_record()
+            except MyorlError:
+                break
+            if record is None or not record.status.finished:
+                break
+            done.append(stage)
+        if not done:
+            return "start a new run dir"
+        index = int(done[-1].path.name.split("_", 1)[0]) + 1
+        return (f"restore it, or go on in a new run dir from its last finished stage: init_from={done[-1].path} "
+                f"start_stage={index} hydra.run.dir=<a new dir>")
+
+    def check_resumable(self, plans: list[StagePlan]) -> None:
+        """Read every file a resume will read, as it will read it, before anything is written: each stage's
+        `stage.json`, the latest checkpoint of each stage that has not ended, and the model (and statistics)
+        handed to the first stage that starts afresh. A corrupt, truncated or missing one raises one
+        MyorlError naming it and the fix, and the run dir stays as it was."""
+        for stage in self.stage_dirs():  # write_summary reads them all
+            stage.read_record()
+        for tracking in [self.tracking_file, *(stage.tracking_file for stage in self.stage_dirs())]:
+            if tracking.exists():  # read by the W&B tracker to continue the launch's group and the stage's run
+                try:
+                    if not isinstance(files.read_json(tracking), dict):
+                        raise ValueError("not a JSON object")
+                except (OSError, ValueError) as exc:
+                    raise MyorlError(f"'{tracking}' is corrupt or truncated ({_why(exc)}); delete it, then "
+                                     "resume=true tracks on in a new W&B run") from None
+        previous: tuple[StageDir, StagePlan] | None = None
+        handed_over = False
+        for plan in plans:
+            stage = self.stage(plan)
+            if stage.finished_record() is not None:
+                previous = (stage, plan)
+                continue
+            newest = self.newest_checkpoint(stage)
+            if newest is not None:
+                newest.check(statistics=plan.normalize.enabled)
+            elif previous is not None and not handed_over:
+                source, _ = previous
+                which = plan.handover.model
+                read_model(source.model(which))
+                if source.statistics(which).exists():
+                    load_statistics(source.statistics(which))
+            handed_over = True  # later stages start from models this run has yet to write
+            previous = None
+
+    @staticmethod
+    def newest_checkpoint(stage: StageDir) -> CheckpointDir | None:
+        """The checkpoint a resume of `stage` goes on from (hidden, half-written ones do not count)."""
+        if not stage.checkpoints.is_dir():
+            return None
+        done = sorted(p for p in stage.checkpoints.iterdir() if not p.name.startswith("."))
+        return CheckpointDir(done[-1]) if done else None
+
+    def remove_partial_files(self) -> None:
+        """Drop the temporary files a killed process left anywhere in the run (its own atomic writes'
+        `.<name>.<random>.tmp` files and hidden `.tmp-*` checkpoint folders; never a complete file)."""
+        for tmp in self.path.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+        for stage in self.stage_dirs():
+            stage.remove_partial_files()
+
+    def summary(self, curriculum: str) -> Summary:
+        """The summary of the stage records on disk, so skipped and stopped stages are in it too."""
+        stages = [r for r in (s.read_record() for s in self.stage_dirs()) if r is not None]
+        return Summary(curriculum, stages[-1].best_metric if stages else None, stages)
 
     def write_summary(self, curriculum: str) -> Summary:
-        """`summary.json` from the stage records on disk, so skipped and stopped stages are in it too."""
-        stages = [r for r in (s.read_record() for s in self.stage_dirs()) if r is not None]
-        summary = Summary(curriculum, stages[-1].best_metric if stages else None, stages)
+        """`summary.json` (see `summary`)."""
+        summary = self.summary(curriculum)
         files.write_json(self.summary_file, summary.as_json())
         return summary
 

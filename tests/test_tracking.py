@@ -45,6 +45,10 @@ def test_two_stages_two_runs_one_group(tmp_path):
     assert summary["config"]["stage"]["name"] == "second"                     # the stage's own
     assert summary["config"]["sb3"]["n_steps"] == 64 and summary["config"]["sb3"]["algo"] == "PPO"
     assert summary["config"]["sb3"]["fast"] is True                            # algo.fast, the default
+    started = json.loads((run / "provenance.json").read_text())              # myorl.provenance
+    assert started["command"].startswith("python -m myorl.run --config-dir") and "+curriculum=two" in started["command"]
+    assert summary["config"]["provenance"]["versions"] == started["versions"]
+    assert summary["config"]["provenance"]["git"]["commit"] == started["git"]["commit"]
     assert summary["summary"]["status"] == "budget_exhausted" and "best_metric" in summary["summary"]
     assert summary["exit_code"] == 0 and summary["state"] == "finished"
     history = [r["history"]["item"] for r in records if r["type"] == "history"]

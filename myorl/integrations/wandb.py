@@ -101,7 +101,8 @@ class WandbTracker(Observer):
                 group=self.group, job_type=plan.name, name=f"{exp.curriculum.name}/{plan.name}/seed{seed}",
                 tags=[t[:64] for t in tags], notes=self.cfg.notes, reinit="create_new",
                 config={"run": self.config, "stage": asdict(plan), "sb3": effective_hyperparameters(model),
-                        "stage_index": plan.index, "curriculum_offset": offset, "sweep": self.sweep},
+                        "stage_index": plan.index, "curriculum_offset": offset, "sweep": self.sweep,
+                        "provenance": getattr(exp, "provenance", None)},  # this launch's (myorl.provenance)
             )
         except wandb.errors.Error as exc:
             raise MyorlError(f"W&B could not start a run ({exc}); use tracking.mode=offline or tracking=none") from None

@@ -39,10 +39,27 @@ def run_code(code: str, args: Sequence[str] = (), cwd: Path | str | None = None,
 
 
 def start(module: str, args: list[str], *, cwd: Path | str | None = None, env: dict[str, str] | None = None,
-          merge_output: bool = False) -> subprocess.Popen[str]:
-    """Start `python -m module args` in the background (to signal or kill it, or to run several at once)."""
+          merge_output: bool = False, output: Path | None = None) -> subprocess.Popen[str]:
+    """Start `python -m module args` in the background (to signal or kill it, or to run several at once).
+
+    `output`: stdout and stderr go to that file instead of pipes (a process left running for long, whose
+    output nobody reads while it runs, cannot block on a full pipe).
+    """
+    if output is not None:
+        with open(output, "w") as sink:  # the child keeps its own descriptor
+            return subprocess.Popen(_command(module, None, args), cwd=cwd, env=_env(env), stdout=sink,
+                                    stderr=subprocess.STDOUT, text=True)
     return subprocess.Popen(_command(module, None, args), cwd=cwd, env=_env(env), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT if merge_output else subprocess.PIPE, text=True)
+
+
+def system(argv: Sequence[str], *, cwd: Path | str | None = None,
+           timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run a system tool (git, mount, umount) to completion; output captured as text, never raises on failure."""
+    try:
+        return subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except OSError as exc:  # the tool is not installed
+        return subprocess.CompletedProcess(list(argv), 127, "", str(exc))
 
 
 def myorl_run(args: list[str], cwd: Path | str, env: dict[str, str] | None = None,
