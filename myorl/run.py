@@ -12,9 +12,7 @@ import os
 import shlex
 import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import hydra
@@ -22,10 +20,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from myorl import signals
 from myorl.config import register_configs
 from myorl.errors import MyorlError
 from myorl.experiment import Experiment
+from myorl.integrations import slurm
 from myorl.observers import Observer
+from myorl.signals import StopAtBoundary
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 log = logging.getLogger("myorl")
@@ -95,8 +96,9 @@ def resume_command(experiment: Experiment) -> str:
     return shlex.join(["python", "-m", "myorl.run", *args, f"hydra.run.dir={experiment.output_dir}", "resume=true"])
 
 
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+def _announce(signum: int) -> None:
+    print(f"myorl: {signal.Signals(signum).name}: stopping at the next rollout boundary with a checkpoint "
+          "(send it again to stop at once, from the latest checkpoint)", file=sys.stderr, flush=True)
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
@@ -109,17 +111,23 @@ def train(cfg: DictConfig) -> float | None:
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     experiment = Experiment.from_config(cfg, output_dir=hydra_cfg.runtime.output_dir)
     experiment.observers = observers(cfg, sweep=hydra_cfg.sweep.dir if multirun else None)
-    if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread only
-        signal.signal(signal.SIGTERM, _interrupt)  # Slurm preemption: stop like Ctrl-C, with a checkpoint
+    preemption = slurm.preemption_signal()  # inside a submitit job: Slurm's preemption / time-limit signal
+    # There submitit ignores SIGTERM (clusters send it before the preemption signal, and on scancel): so do we.
+    stopping = [signal.SIGINT, preemption] if preemption else [signal.SIGINT, signal.SIGTERM]
     try:
-        summary = experiment.run()
+        with signals.graceful(stopping, _announce):
+            summary = experiment.run()
     except MyorlError as err:
         print(f"myorl: {err}", file=sys.stderr)
         if multirun:
             raise  # one failed job of a sweep: the sweeper records it and goes on
         sys.exit(1)
     except KeyboardInterrupt as stop:
-        print(f"myorl: {stop or 'interrupted'}; checkpoint saved. Resume with:\n  {resume_command(experiment)}",
+        request = signals.stop_requested()
+        if preemption and request is not None and request.signum == preemption and isinstance(stop, StopAtBoundary):
+            slurm.requeue(preemption)  # the checkpoint is written: submitit requeues the job and exits
+        saved = "checkpoint saved" if isinstance(stop, StopAtBoundary) else "the latest checkpoint is kept"
+        print(f"myorl: {stop or 'interrupted'}; {saved}. Resume with:\n  {resume_command(experiment)}",
               file=sys.stderr)
         sys.exit(130)
     log.info("objective (%s of the last stage): %s -> %s", summary.stages[-1].metric, summary.objective,
