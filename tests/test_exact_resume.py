@@ -89,3 +89,16 @@ def test_a_curriculum_stopped_in_its_first_stage_resumes_exactly(tmp_path):
     resumed = interrupted_then_resumed(tmp_path / "resumed", stages, "ppo", "dummy", 3, "a", 128)
     for dirname in ("00_a", "01_b"):
         assert_same_run(straight, resumed, dirname)
+
+
+@pytest.mark.slow
+def test_a_baoding_stage_with_p2_ranges_resumes_exactly(tmp_path):
+    """MyoSuite's task and goal state, the balls' sizes, masses and friction drawn at each reset (P2's ranges)
+    and what MuJoCo derives from them, random directions and RSI starts all go on where they were."""
+    p2 = {"id": "myorl/Baoding-v1", "kwargs": {
+        "task": "random", "rsi": 0.5, "noise_balls": 0.005, "goal_time_period": [4, 6],
+        "obj_size_range": [0.018, 0.024], "obj_mass_range": [0.03, 0.3], "obj_friction_change": [0.2, 0.001, 0.00002]}}
+    stages = [stage("p2", budget=512, freq=128, episodes=1, env=p2)]
+    straight = train(tmp_path / "straight", stages, "recurrent_ppo", "dummy", 2)
+    resumed = interrupted_then_resumed(tmp_path / "resumed", stages, "recurrent_ppo", "dummy", 2, "p2", 128)
+    assert_same_run(straight, resumed, "00_p2")
