@@ -7,9 +7,10 @@
 3. the model: loaded from the checkpoint, or built and given the previous stage's weights;
 4. SB3's `learn` with small callbacks: evaluation (best model, convergence), fault checks, and checkpoints
    at rollout boundaries (`RolloutBoundary`), where a stop request (Ctrl-C, SIGTERM) stops the stage too;
-5. whatever happens, the last model and `stage.json` are written; then the record is returned, or the
-   error raised. A stage stopped inside a rollout (a fault, a second Ctrl-C, a dead vec-env worker) writes
-   no checkpoint there: its latest boundary checkpoint stays the resume point.
+5. a stage that trained its whole budget writes a last checkpoint (a boundary too); whatever happens, the
+   last model and `stage.json` are written; then the record is returned, or the error raised. A stage
+   stopped inside a rollout (a fault, a second Ctrl-C, a dead vec-env worker) writes no checkpoint there:
+   its latest boundary checkpoint stays the resume point.
 
 A resumed stage restores, besides model and statistics, the checkpoint's continuation (`myorl.checkpoints`):
 on the CPU its evaluations equal those of the uninterrupted stage, bit for bit.
@@ -85,6 +86,8 @@ def train_stage(plan: StagePlan, ctx: StageContext) -> StageRecord:
                 set_random_state(training.model, training.random)
             training.model.learn(total_timesteps=plan.budget - training.model.num_timesteps, callback=callbacks,
                                  progress_bar=ctx.settings.progress, reset_num_timesteps=False)
+            if training.check.stop_reason is None:  # the budget ended, after an update: a rollout boundary
+                training.checkpoint()
         except BaseException as exc:
             training.stop(*status_of(exc))
             raise
