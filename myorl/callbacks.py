@@ -76,9 +76,11 @@ class RolloutBoundary(BaseCallback):
     callbacks, so the fault checks of the same boundary run first.
     """
 
-    def __init__(self, save: Callable[[], None], every: int | None = None, last: int = 0):
+    def __init__(self, save: Callable[[], None], every: int | None = None, last: int = 0,
+                 restore: Callable[[], None] | None = None):
         super().__init__()
         self.save, self.every, self.last, self.due = save, every, last, False
+        self.restore = restore  # a resumed stage's random streams: set at its first boundary, as they were read
 
     def request(self) -> None:
         self.due = True
@@ -89,6 +91,9 @@ class RolloutBoundary(BaseCallback):
         return True
 
     def _on_rollout_start(self) -> None:
+        if self.restore is not None:
+            self.restore()
+            self.restore = None
         stop = signals.stop_requested()
         if self.due or stop is not None:
             self.save()

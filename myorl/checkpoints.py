@@ -86,16 +86,29 @@ def _tensors(value: Any) -> Any:
     return value
 
 
+_SDE_NOISE = ("exploration_mat", "exploration_matrices")  # gSDE's noise, drawn before a rollout's first step
+
+
+def sde_noise(model: BaseAlgorithm) -> dict[str, torch.Tensor] | None:
+    """With `use_sde`: the exploration noise drawn for this rollout (SB3 draws it before the rollout starts)."""
+    dist = getattr(model.policy, "action_dist", None)
+    if not getattr(model, "use_sde", False) or dist is None:
+        return None
+    return {name: getattr(dist, name).detach().clone() for name in _SDE_NOISE if getattr(dist, name, None) is not None}
+
+
 def random_state(model: BaseAlgorithm) -> dict[str, Any]:
-    """The global random streams (torch, numpy, Python) and the model's spaces' generators."""
+    """The global random streams (torch, numpy, Python), the model's spaces' generators and gSDE's noise."""
     return {"torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
             "numpy": np.random.get_state(), "python": random.getstate(),
             "action_space": space_state(model.action_space),
-            "observation_space": space_state(model.observation_space)}
+            "observation_space": space_state(model.observation_space), "sde": sde_noise(model)}
 
 
 def set_random_state(model: BaseAlgorithm, state: dict[str, Any]) -> None:
+    """Write back `random_state()`: at the first rollout boundary of the resumed stage, where it was read
+    (SB3 draws gSDE's noise before that boundary, so restoring earlier would not do)."""
     torch.set_rng_state(state["torch"])
     if state["cuda"] is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -103,6 +116,8 @@ def set_random_state(model: BaseAlgorithm, state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     set_space_state(model.action_space, state["action_space"])
     set_space_state(model.observation_space, state["observation_space"])
+    for name, value in (state.get("sde") or {}).items():
+        setattr(model.policy.action_dist, name, value.clone())
 
 
 def learner_state(model: BaseAlgorithm) -> dict[str, Any]:

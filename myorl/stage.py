@@ -82,8 +82,6 @@ def train_stage(plan: StagePlan, ctx: StageContext) -> StageRecord:
                      FiniteWeights(), InfoLogger(), training.boundary]
         ctx.observer.stage_started(plan, training.model, stage.path, ctx.offset)
         try:
-            if training.random is not None:  # last, so nothing between here and learn() draws from them
-                set_random_state(training.model, training.random)
             training.model.learn(total_timesteps=plan.budget - training.model.num_timesteps, callback=callbacks,
                                  progress_bar=ctx.settings.progress, reset_num_timesteps=False)
             if training.check.stop_reason is None:  # the budget ended, after an update: a rollout boundary
@@ -113,12 +111,15 @@ class Training:
     resumed_from: int | None = None  # the checkpoint's timesteps, when resumed
     wall_before: float = 0.0  # training seconds before this process (a resumed stage's earlier runs)
     checkpoint_clock: int = 0  # env steps at which the last every-`checkpoint.freq` checkpoint fell due
-    random: dict[str, Any] | None = None  # a resumed stage's random streams, set right before learn()
+    random: dict[str, Any] | None = None  # a resumed stage's random streams, set at its first boundary
     started: float = field(default_factory=time.monotonic)
     boundary: RolloutBoundary = field(init=False)
 
     def __post_init__(self) -> None:
-        self.boundary = RolloutBoundary(self.checkpoint, self.ctx.settings.checkpoint.freq, self.checkpoint_clock)
+        random = self.random
+        restore = None if random is None else lambda: set_random_state(self.model, random)
+        self.boundary = RolloutBoundary(self.checkpoint, self.ctx.settings.checkpoint.freq, self.checkpoint_clock,
+                                        restore)
 
     def elapsed(self) -> float:
         """The stage's training time so far, across resumes."""
@@ -196,7 +197,7 @@ def resume(plan: StagePlan, stage: StageDir, checkpoint: Checkpoint, env: VecEnv
            ctx: StageContext) -> Training:
     """The stage as its latest checkpoint saved it: model, statistics, convergence state and, when the
     checkpoint has one, its continuation (env states, last observation, LSTM states; the random streams are
-    set right before training goes on)."""
+    set at the first rollout boundary, where they were read)."""
     continuation = checkpoint.continuation()
     if checkpoint.statistics is not None:
         carry_statistics(load_statistics(checkpoint.statistics), env)

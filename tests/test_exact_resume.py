@@ -34,8 +34,8 @@ class StopAfter(Observer):
             signals.request_stop("stopped by the test")
 
 
-def train(path, stages, algo, kind, n_envs, observers=(), resume=False):
-    exp = tiny_experiment(path, stages, [f"algo={algo}"], seed=7, n_envs=n_envs, vec_env=kind, resume=resume,
+def train(path, stages, algo, kind, n_envs, observers=(), resume=False, overrides=()):
+    exp = tiny_experiment(path, stages, [f"algo={algo}", *overrides], seed=7, n_envs=n_envs, vec_env=kind, resume=resume,
                           **NORMALIZE)
     exp.observers = list(observers)
     try:
@@ -45,10 +45,10 @@ def train(path, stages, algo, kind, n_envs, observers=(), resume=False):
     return exp.output_dir
 
 
-def interrupted_then_resumed(path, stages, algo, kind, n_envs, name, at):
+def interrupted_then_resumed(path, stages, algo, kind, n_envs, name, at, overrides=()):
     with pytest.raises(signals.StopAtBoundary):
-        train(path, stages, algo, kind, n_envs, [StopAfter(name, at)])
-    return train(path, stages, algo, kind, n_envs, resume=True)
+        train(path, stages, algo, kind, n_envs, [StopAfter(name, at)], overrides=overrides)
+    return train(path, stages, algo, kind, n_envs, resume=True, overrides=overrides)
 
 
 def evaluations(run, dirname):
@@ -83,10 +83,12 @@ def test_resumed_stage_equals_the_uninterrupted_one(tmp_path, algo, kind):
 
 def test_a_curriculum_stopped_in_its_first_stage_resumes_exactly(tmp_path):
     """Episodes still running at the stop go on (InvertedPendulum's last up to 1000 steps), and the second
-    stage, which starts from the resumed first one, is the same too."""
+    stage, which starts from the resumed first one, is the same too; with gSDE, whose noise SB3 draws before
+    each rollout."""
     stages = [stage("a", budget=512, freq=128), stage("b", budget=384, freq=128)]
-    straight = train(tmp_path / "straight", stages, "ppo", "dummy", 3)
-    resumed = interrupted_then_resumed(tmp_path / "resumed", stages, "ppo", "dummy", 3, "a", 128)
+    sde = ["algo.use_sde=true", "algo.sde_sample_freq=16"]
+    straight = train(tmp_path / "straight", stages, "ppo", "dummy", 3, overrides=sde)
+    resumed = interrupted_then_resumed(tmp_path / "resumed", stages, "ppo", "dummy", 3, "a", 128, overrides=sde)
     for dirname in ("00_a", "01_b"):
         assert_same_run(straight, resumed, dirname)
 
