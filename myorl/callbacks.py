@@ -14,6 +14,7 @@ from pathlib import Path
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
 
+from myorl import signals
 from myorl.config import EvalConfig
 from myorl.convergence import ConvergenceCheck, EvalHistory
 from myorl.metrics import Evaluation, InfoMeans, evaluate
@@ -64,21 +65,41 @@ class EvaluationCallback(BaseCallback):
         self.on_eval(self.num_timesteps, evaluation, value)
 
 
-class EveryNSteps(BaseCallback):
-    """Calls `fn` every `n` env steps (all envs together), e.g. to checkpoint."""
+class RolloutBoundary(BaseCallback):
+    """Checkpoints, and stops on request, only at rollout boundaries: the start of a rollout, after the
+    previous one trained, where a checkpoint holds everything the continuation needs (a checkpoint in the
+    middle of a rollout would lose the steps collected so far, and the rollout buffer with them).
 
-    def __init__(self, n: int, fn: Callable[[], None]):
+    A checkpoint is due every `every` env steps (all envs together; counted from `last`), or once `request()`
+    was called (after an evaluation); `save()` writes it at the next boundary. When `myorl.signals` holds a
+    stop request, the boundary writes a checkpoint and raises `StopAtBoundary`. Put it last among the
+    callbacks, so the fault checks of the same boundary run first.
+    """
+
+    def __init__(self, save: Callable[[], None], every: int | None = None, last: int = 0,
+                 restore: Callable[[], None] | None = None):
         super().__init__()
-        self.n, self.fn, self.last = n, fn, 0
+        self.save, self.every, self.last, self.due = save, every, last, False
+        self.restore = restore  # a resumed stage's random streams: set at its first boundary, as they were read
 
-    def _init_callback(self) -> None:
-        self.last = self.num_timesteps
+    def request(self) -> None:
+        self.due = True
 
     def _on_step(self) -> bool:
-        if self.num_timesteps - self.last >= self.n:
-            self.last = self.num_timesteps
-            self.fn()
+        if self.every and self.num_timesteps - self.last >= self.every:
+            self.last, self.due = self.num_timesteps, True
         return True
+
+    def _on_rollout_start(self) -> None:
+        if self.restore is not None:
+            self.restore()
+            self.restore = None
+        stop = signals.stop_requested()
+        if self.due or stop is not None:
+            self.save()
+            self.due = False
+        if stop is not None:
+            raise signals.StopAtBoundary(stop.reason)
 
 
 class InfoLogger(BaseCallback):

@@ -194,7 +194,7 @@ class OptunaTrialConfig:
 # --------------------------------------------------------------------------- the run
 @dataclass
 class CheckpointConfig:
-    freq: int | None = None  # env steps between checkpoints; None: at every evaluation
+    freq: int | None = None  # env steps between checkpoints (at rollout boundaries); None: after every evaluation
     keep: int = 2  # newest checkpoints kept per stage
 
 

@@ -23,6 +23,7 @@ from stable_baselines3.common.vec_env import (
 )
 
 from myorl.config import EnvConfig, NormalizeConfig, VecEnvKind
+from myorl.env_state import ResumableEnv
 from myorl.errors import MyorlError
 from myorl.faults import MujocoInstability, VecFaultCheck
 from myorl.vec_env import BatchedSubprocVecEnv
@@ -31,9 +32,10 @@ EVAL_SEED_OFFSET = 10_000  # the evaluation env's seed is the stage's seed + thi
 
 
 def make_env(env: EnvConfig) -> gym.Env:
-    """One Monitor-wrapped env; unknown ids raise a MyorlError that names the fix."""
+    """One Monitor-wrapped env whose state a checkpoint can read and restore (`ResumableEnv`, outermost);
+    unknown ids raise a MyorlError that names the fix."""
     try:
-        return Monitor(MujocoInstability(gym.make(env.id, **dict(env.kwargs))))
+        return ResumableEnv(Monitor(MujocoInstability(gym.make(env.id, **dict(env.kwargs)))))
     except gym.error.Error as exc:  # NameNotFound, VersionNotFound, NamespaceNotFound, ...
         raise MyorlError(
             f"unknown env id '{env.id}' ({exc}). Use a registered Gymnasium id, or 'module:Id' "

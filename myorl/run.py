@@ -15,7 +15,6 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import hydra
@@ -23,10 +22,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from myorl import signals
 from myorl.config import register_configs
 from myorl.errors import MyorlError
 from myorl.experiment import Experiment
+from myorl.integrations import slurm
 from myorl.observers import Observer
+from myorl.signals import StopAtBoundary
 from myorl.vec_env import VecEnvWorkerError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -97,8 +99,9 @@ def resume_command(experiment: Experiment) -> str:
     return shlex.join(["python", "-m", "myorl.run", *args, f"hydra.run.dir={experiment.output_dir}", "resume=true"])
 
 
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+def _announce(signum: int) -> None:
+    print(f"myorl: {signal.Signals(signum).name}: stopping at the next rollout boundary with a checkpoint "
+          "(send it again to stop at once, from the latest checkpoint)", file=sys.stderr, flush=True)
 
 
 def _thread_error(args: threading.ExceptHookArgs) -> None:
@@ -120,18 +123,24 @@ def train(cfg: DictConfig) -> float | None:
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     experiment = Experiment.from_config(cfg, output_dir=hydra_cfg.runtime.output_dir)
     experiment.observers = observers(cfg, sweep=hydra_cfg.sweep.dir if multirun else None)
-    if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread only
-        signal.signal(signal.SIGTERM, _interrupt)  # Slurm preemption: stop like Ctrl-C, with a checkpoint
     threading.excepthook = _thread_error
+    preemption = slurm.preemption_signal()  # inside a submitit job: Slurm's preemption / time-limit signal
+    # There submitit ignores SIGTERM (clusters send it before the preemption signal, and on scancel): so do we.
+    stopping = [signal.SIGINT, preemption] if preemption else [signal.SIGINT, signal.SIGTERM]
     try:
-        summary = experiment.run()
+        with signals.graceful(stopping, _announce):
+            summary = experiment.run()
     except MyorlError as err:
         print(f"myorl: {err}", file=sys.stderr)
         if multirun:
             raise  # one failed job of a sweep: the sweeper records it and goes on
         sys.exit(1)
     except KeyboardInterrupt as stop:
-        print(f"myorl: {stop or 'interrupted'}; checkpoint saved. Resume with:\n  {resume_command(experiment)}",
+        request = signals.stop_requested()
+        if preemption and request is not None and request.signum == preemption and isinstance(stop, StopAtBoundary):
+            slurm.requeue(preemption)  # the checkpoint is written: submitit requeues the job and exits
+        saved = "checkpoint saved" if isinstance(stop, StopAtBoundary) else "the latest checkpoint is kept"
+        print(f"myorl: {stop or 'interrupted'}; {saved}. Resume with:\n  {resume_command(experiment)}",
               file=sys.stderr)
         sys.exit(130)
     except VecEnvWorkerError as err:  # a worker died, hung, or its env raised (the worker's traceback is in err)

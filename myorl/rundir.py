@@ -8,7 +8,8 @@
           stages/NN_<name>/        one folder per stage (`StageDir`):
               best_model.zip  best_vecnormalize.pkl  last_model.zip  last_vecnormalize.pkl
               evaluations.npz  stage.json  tracking.json  evaluation.json  video_<model>.mp4
-              checkpoints/<timesteps>/   model.zip  vecnormalize.pkl  state.json   (`CheckpointDir`)
+              checkpoints/<timesteps>/   model.zip  vecnormalize.pkl  state.json  continuation.pkl
+                                         (`CheckpointDir`; `myorl.checkpoints` says what each holds)
 
 `RunDir`/`StageDir` write and read these files (atomically, through `myorl.files`); `Run`/`Stage` read a
 finished or stopped run back for the tools (evaluate, compare, the super model), with the plan each
@@ -95,7 +96,8 @@ class Summary:
 # --------------------------------------------------------------------------- writing
 @dataclass(frozen=True)
 class CheckpointDir:
-    """One checkpoint: `checkpoints/<timesteps>/` with the model, its statistics and `state.json`."""
+    """One checkpoint: `checkpoints/<timesteps>/` with the model, its statistics, `state.json` and
+    `continuation.pkl` (random streams, env states)."""
 
     path: Path
 
@@ -110,6 +112,10 @@ class CheckpointDir:
     @property
     def state(self) -> Path:
         return self.path / "state.json"
+
+    @property
+    def continuation(self) -> Path:
+        return self.path / "continuation.pkl"
 
     @property
     def timesteps(self) -> int:

@@ -17,7 +17,7 @@ HOPPER = {"id": "Hopper-v5", "kwargs": {"reset_noise_scale": 0.0, "max_episode_s
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """Hopper, evaluated (and checkpointed) at 64 and 128 steps."""
+    """Hopper, evaluated at 64 and 128 steps, checkpointed at the rollout boundaries after them."""
     exp = tiny_experiment(tmp_path_factory.mktemp("anywhere"), [stage("hop", env=HOPPER, budget=128, freq=64,
                                                                       episodes=2)], normalize=NORM)
     exp.run()
@@ -58,8 +58,10 @@ def test_checkpoints_evaluate_with_their_own_statistics(run, tmp_path, capsys):
     assert main([f"run={run}", "model=checkpoint:latest", "record=true", "video_episodes=1"]) == 0
     latest = read(run / "stages/00_hop/evaluation.json")
     assert first["model"] == "checkpoint:64" and latest["model"] == "checkpoint:128"
-    # each checkpoint is the model evaluated at its step count, with that moment's statistics
-    assert first["mean_reward"] == evaluations["metric"][0] and latest["mean_reward"] == evaluations["metric"][1]
+    # checkpoints are taken at rollout boundaries (after an update); the one at the end of the budget is the
+    # last model with the last statistics
+    assert main([f"run={run}", "model=last"]) == 0
+    assert latest["mean_reward"] == read(run / "stages/00_hop/evaluation.json")["mean_reward"]
     assert latest["video"] == "video_checkpoint_128.mp4"
     assert count_frames(run / "stages/00_hop/video_checkpoint_128.mp4") == latest["episode_lengths"][0] + 1
     assert "checkpoint:128 model" in capsys.readouterr().out

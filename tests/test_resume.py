@@ -23,7 +23,7 @@ def start(tmp_path, *extra):
     return processes.start("myorl.run", args, cwd=ROOT), args
 
 
-def wait_for_checkpoint(tmp_path, proc, timeout=120):
+def wait_for_checkpoint(tmp_path, proc, timeout=240):
     ckpts = tmp_path / "run/stages/01_second/checkpoints"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -70,13 +70,27 @@ def test_signal_leaves_interrupted_stage_and_resume_command(tmp_path, sig):
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err
+    assert "stopping at the next rollout boundary" in err and "checkpoint saved" in err
     second = record(tmp_path)
     assert second["status"] == "interrupted" and (tmp_path / "run/stages/01_second/last_model.zip").is_file()
     assert "resume=true" in err and f"hydra.run.dir={tmp_path / 'run'}" in err
     ckpt = max((tmp_path / "run/stages/01_second/checkpoints").glob("[0-9]*"))
-    assert int(ckpt.name) == second["timesteps"]  # a checkpoint at the moment of the signal
+    assert int(ckpt.name) == second["timesteps"]  # stopped at the rollout boundary after the signal, with a checkpoint
     done = resume(args)
     assert done.returncode == 0 and record(tmp_path)["resumed_from_timesteps"] == second["timesteps"]
+
+
+def test_a_second_signal_stops_at_once_and_keeps_the_latest_checkpoint(tmp_path):
+    proc, args = start(tmp_path)
+    wait_for_checkpoint(tmp_path, proc)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM)  # another signal: both are handled, one after the other
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert "stopped by a second SIGTERM" in err and "the latest checkpoint is kept" in err and "resume=true" in err
+    assert record(tmp_path)["status"] == "interrupted"
+    done = resume(args)
+    assert done.returncode == 0 and record(tmp_path)["status"] == "budget_exhausted"
 
 
 def test_injected_nan_fails_the_stage_and_keeps_the_best_model(tmp_path):

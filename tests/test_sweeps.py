@@ -193,7 +193,7 @@ def test_slurm_preset_composes_over_submitit():
     cfg = compose_hydra(["+curriculum=demo", "hydra/launcher=slurm", "hydra.launcher.partition=gpu",
                         "hydra.launcher.gpus_per_node=1"])
     launcher = cfg.hydra.launcher
-    assert launcher._target_.endswith("submitit_launcher.SlurmLauncher")
+    assert launcher._target_ == "hydra_plugins.myorl_submitit_launcher.launcher.SlurmLauncher"  # requeues with resume=true
     assert launcher.partition == "gpu" and launcher.gpus_per_node == 1
     assert {"timeout_min", "cpus_per_task", "mem_gb", "array_parallelism", "setup"} <= set(launcher)
 

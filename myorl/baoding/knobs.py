@@ -45,6 +45,9 @@ _MYOSUITE_ARGS = frozenset(inspect.signature(BaodingEnv.__init__).parameters) - 
     "render_mode", "model_recipe"}
 
 
+# The collision BVH arrays `refresh_geom_derived_fields` rewrites for a ball whose size changed.
+_BVH = ("bvh_aabb", "bvh_child", "bvh_depth", "bvh_nodeid")
+
 _JointNoise = tuple[np.ndarray, np.ndarray, np.ndarray]  # qpos addresses, low and high offsets (rad)
 
 
@@ -180,6 +183,38 @@ class CurriculumBaodingEnv(BaodingEnv):
               **kwargs: Any) -> tuple[np.ndarray, dict]:
         obs, info = super().reset(seed=seed, options=options, **kwargs)
         return obs, {**info, "task": NAME_OF[self.which_task]}
+
+    # ── resume ───────────────────────────────────────────────────────────────────────────────────────
+
+    def get_resume_state(self) -> dict[str, Any]:
+        """What this episode depends on beyond MuJoCo's data, the generator and the model's small arrays
+        (myorl.env_state reads those): MyoSuite's task, goal trajectory, step counter, radii and starting
+        angles, the RSI phase, and the balls' collision BVH, which P2's size ranges recompute at each reset."""
+        return {
+            "which_task": self.which_task.value, "counter": self.counter, "goal": self.goal.copy(),
+            "x_radius": self.x_radius, "y_radius": self.y_radius, "rsi_phase": self.rsi_phase,
+            "ball_1_starting_angle": self.ball_1_starting_angle, "ball_2_starting_angle": self.ball_2_starting_angle,
+            "task_state": dict(self._task_state),
+            "bvh": {name: getattr(self.model, name)[nodes].copy() for name in _BVH for nodes in [self._ball_bvh()]},
+        }
+
+    def set_resume_state(self, state: dict[str, Any]) -> None:
+        """Write back `get_resume_state()`."""
+        self.which_task = Task(state["which_task"])
+        self.counter, self.goal = state["counter"], state["goal"].copy()
+        self.x_radius, self.y_radius, self.rsi_phase = state["x_radius"], state["y_radius"], state["rsi_phase"]
+        self.ball_1_starting_angle = state["ball_1_starting_angle"]
+        self.ball_2_starting_angle = state["ball_2_starting_angle"]
+        self._task_state = dict(state["task_state"])
+        nodes = self._ball_bvh()
+        for name, values in state["bvh"].items():
+            getattr(self.model, name)[nodes] = values
+
+    def _ball_bvh(self) -> np.ndarray:
+        """The BVH nodes of both balls."""
+        model = self.model
+        return np.concatenate([np.arange(model.body_bvhadr[b], model.body_bvhadr[b] + model.body_bvhnum[b])
+                               for b in (self.object1_bid, self.object2_bid)])
 
     # ── reward and info ──────────────────────────────────────────────────────────────────────────────
 
