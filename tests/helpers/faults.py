@@ -434,8 +434,9 @@ def check_files(run: Path) -> tuple[list[str], list[str], int]:
                         raise ValueError(f"bad member {bad}")
             elif path.suffix == ".pkl":
                 with open(path, "rb") as f:
-                    if not isinstance(pickle.load(f), VecNormalize):
-                        raise ValueError("not VecNormalize")
+                    loaded = pickle.load(f)  # continuation.pkl: a checkpoint's env states and random streams
+                if path.name.endswith("vecnormalize.pkl") and not isinstance(loaded, VecNormalize):
+                    raise ValueError("not VecNormalize")
             elif path.suffix == ".npz":
                 with np.load(path, allow_pickle=True) as data:
                     for key in data.files:
