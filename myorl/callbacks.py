@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, sync_envs_normalization
@@ -20,7 +21,16 @@ from myorl.convergence import ConvergenceCheck, EvalHistory
 from myorl.metrics import Evaluation, InfoMeans, evaluate
 
 
-class EvaluationCallback(BaseCallback):
+class NoLocals(BaseCallback):
+    """A callback that never reads `self.locals`: SB3 copies `collect_rollouts`' locals into every callback
+    at every env step (`update_locals`); skipping the copy keeps the per-step cost of myorl's callbacks
+    down (bench/overhead.py)."""
+
+    def update_locals(self, locals_: dict[str, Any]) -> None:
+        pass
+
+
+class EvaluationCallback(NoLocals):
     """Every `eval.freq` env steps: evaluate, feed the convergence check, save a new best, stop when done.
 
     `on_best()` saves the best model with the statistics of that moment; `on_eval(timesteps, evaluation,
@@ -65,7 +75,7 @@ class EvaluationCallback(BaseCallback):
         self.on_eval(self.num_timesteps, evaluation, value)
 
 
-class RolloutBoundary(BaseCallback):
+class RolloutBoundary(NoLocals):
     """Checkpoints, and stops on request, only at rollout boundaries: the start of a rollout, after the
     previous one trained, where a checkpoint holds everything the continuation needs (a checkpoint in the
     middle of a rollout would lose the steps collected so far, and the rollout buffer with them).

@@ -12,9 +12,9 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 import torch
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
+from myorl.callbacks import NoLocals
 from myorl.errors import MyorlError
 
 BADQACC = mujoco.mjtWarning.mjWARN_BADQACC
@@ -30,13 +30,18 @@ class MujocoInstability(gym.Wrapper):
     def __init__(self, env: gym.Env):
         super().__init__(env)
         self._warnings = 0
+        self._stat: object | None = None  # MuJoCo's bad-acceleration warning record, found once per data
 
     def _count(self) -> int:
-        warning = getattr(getattr(self.env.unwrapped, "data", None), "warning", None)  # None: not a MuJoCo env
-        try:
-            return int(warning[BADQACC].number) if warning is not None else 0
-        except (AttributeError, IndexError, TypeError):
-            return 0
+        # Found again when the env's MjData changes (the step's cost is one attribute read otherwise)
+        data = getattr(self.env.unwrapped, "data", None)  # None: not a MuJoCo env
+        if data is not getattr(self, "_data", None):
+            self._data = data
+            try:
+                self._stat = data.warning[BADQACC] if data is not None else None
+            except (AttributeError, IndexError, TypeError):
+                self._stat = None
+        return int(self._stat.number) if self._stat is not None else 0  # type: ignore[attr-defined]
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
@@ -65,6 +70,8 @@ class VecFaultCheck(VecEnvWrapper):
         return obs, rewards, dones, infos
 
     def _check(self, obs, rewards, infos) -> None:
+        if _all_finite(obs, rewards) and not any("mujoco_unstable" in info for info in infos):
+            return  # the common case, in one reduction
         if not _finite(obs):
             raise StageFault(f"env '{self.env_id}' returned a NaN/inf observation (an unstable simulation?); "
                              "check the env kwargs or lower the action scale")
@@ -75,13 +82,30 @@ class VecFaultCheck(VecEnvWrapper):
                              "check the env kwargs (timestep, frame_skip, masses)")
 
 
+def _all_finite(obs: np.ndarray, rewards: np.ndarray | None) -> bool:
+    """Are observations and rewards all finite? One sum over both (NaN/inf propagate through it); False
+    also when finite values overflow the sum, and the caller then checks each element."""
+    try:
+        total = _sum(obs) + (0.0 if rewards is None else _sum(rewards))
+    except (AttributeError, TypeError):  # not one array (dict observations): checked one by one
+        return False
+    return math.isfinite(total)
+
+
+def _sum(values: np.ndarray) -> float:
+    # Small arrays (a MuJoCo state, rewards) sum faster as Python floats (doubles) than by a numpy reduction
+    if values.size <= 1024:
+        return sum(values.ravel().tolist())
+    return float(values.sum(dtype=np.float64))
+
+
 def _finite(values: np.ndarray) -> bool:
     """All finite? A sum is one cheap reduction and NaN/inf propagate through it; only when the sum is not
     finite (a NaN, an inf, or finite values overflowing it) is every element checked."""
     return math.isfinite(values.sum(dtype=np.float64)) or bool(np.isfinite(values).all())
 
 
-class FiniteWeights(BaseCallback):
+class FiniteWeights(NoLocals):
     """Stops with a StageFault once a training update left NaN/inf in the policy (a diverged loss)."""
 
     def _on_rollout_start(self) -> None:

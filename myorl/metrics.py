@@ -46,13 +46,19 @@ class Evaluation:
 IGNORED_INFO = {"TimeLimit.truncated", "mujoco_unstable"}  # bookkeeping, not a measure of the agent
 
 
+def _number(value: Any) -> float | None:
+    """A numeric scalar as a float (bools as 0/1); None for arrays, dicts and strings."""
+    if isinstance(value, (bool, int, float, np.number)) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return float(value)
+    return None
+
+
 def numeric_info(info: dict[str, Any]) -> Iterator[tuple[str, float]]:
     """The numeric scalars of one step's info (bools as 0/1); arrays, dicts and strings are skipped."""
     for key, value in info.items():
-        if isinstance(value, (bool, int, float, np.number)) and key not in IGNORED_INFO:
-            yield key, float(value)
-        elif isinstance(value, np.ndarray) and value.ndim == 0:
-            yield key, float(value)
+        number = None if key in IGNORED_INFO else _number(value)
+        if number is not None:
+            yield key, number
 
 
 class InfoMeans:
@@ -63,12 +69,20 @@ class InfoMeans:
         self.counts: dict[str, int] = {}
 
     def add(self, info: dict[str, Any]) -> None:
-        for key, value in numeric_info(info):
-            self.sums[key] = self.sums.get(key, 0.0) + value
-            self.counts[key] = self.counts.get(key, 0) + 1
+        # Called every env step: plain Python floats take a short path (numeric_info's checks otherwise)
+        sums, counts = self.sums, self.counts
+        for key, value in info.items():
+            if key in IGNORED_INFO:
+                continue
+            if not isinstance(value, float):  # np.float64 is a float
+                value = _number(value)
+                if value is None:
+                    continue
+            sums[key] = sums.get(key, 0.0) + value
+            counts[key] = counts.get(key, 0) + 1
 
     def means(self) -> dict[str, float]:
-        return {key: self.sums[key] / self.counts[key] for key in self.sums}
+        return {key: float(self.sums[key] / self.counts[key]) for key in self.sums}
 
 
 class _InfoCollector:

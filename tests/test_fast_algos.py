@@ -17,6 +17,7 @@ magnitude for elements that are sums cancelling to near zero.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from torch import nn
 from myorl.algos.fast_ops import FAST_OPTIONS, fused_process_sequence
 from myorl.algos.ppo import FastPPO, FastRolloutBuffer
 from myorl.algos.recurrent_buffer import FastRecurrentRolloutBuffer
-from myorl.algos.recurrent_ppo import FastRecurrentPPO
+from myorl.algos.recurrent_ppo import FastRecurrentPPO, separate_branches
 
 N_ENVS, N_STEPS = 2, 48
 RECURRENT = dict(n_steps=N_STEPS, batch_size=16, n_epochs=2, learning_rate=3e-4,
@@ -434,6 +435,54 @@ def test_fast_train_runs_each_lstm_once_per_minibatch(recurrent_rollout: Recurre
     minibatches = RECURRENT["n_epochs"] * -(-N_ENVS * N_STEPS // RECURRENT["batch_size"])
     assert calls[FastRecurrentPPO] == minibatches
     assert calls[RecurrentPPO] > 2 * minibatches
+
+
+@pytest.mark.filterwarnings("ignore:Full backward hook")
+@pytest.mark.parametrize("case", ["default", "off", "shared"])
+def test_the_critic_trains_in_its_own_thread(recurrent_rollout: RecurrentPPO, case: str) -> None:
+    """`parallel_critic`: the critic's LSTM runs (forward and backward) in a second thread, the actor's in
+    this one; not when switched off or when the critic has no LSTM of its own. The exactness tests above
+    (`exact`: equal to stock bit for bit) run with it on."""
+    policy_kwargs = dict(RECURRENT["policy_kwargs"], **({"shared_lstm": True, "enable_critic_lstm": False}
+                                                         if case == "shared" else {}))
+    config = dict(RECURRENT, policy_kwargs=policy_kwargs)
+    faster = make(FastRecurrentPPO, config, parallel_critic=case != "off")
+    if case == "shared":
+        collect(faster)
+    else:
+        copy_state(recurrent_rollout, faster)
+    threads: dict[str, set[int]] = {"actor": set(), "critic": set(), "critic backward": set()}
+
+    def seen(key: str) -> Any:
+        return lambda *_: threads[key].add(threading.get_ident())
+    faster.policy.lstm_actor.register_forward_hook(seen("actor"))
+    critic = faster.policy.lstm_critic or faster.policy.critic or faster.policy.lstm_actor
+    critic.register_forward_hook(seen("critic"))
+    critic.register_full_backward_hook(seen("critic backward"))
+    np.random.seed(3)
+    faster.train()
+    here = {threading.get_ident()}
+    assert threads["actor"] == here
+    assert separate_branches(faster.policy) == (case != "shared")
+    if case == "default":
+        assert threads["critic"] and threads["critic"] == threads["critic backward"] and not threads["critic"] & here
+    else:
+        assert threads["critic"] == here
+
+
+def test_recurrent_early_stop_on_target_kl_matches_stock(recurrent_rollout: RecurrentPPO) -> None:
+    """A KL stop in the middle of an epoch (the critic thread's gradients of that minibatch are dropped, as
+    stock computes none): same parameters and logs, bit for bit, in the exact mode."""
+    config = dict(RECURRENT, target_kl=1e-4, learning_rate=3e-3, n_epochs=4)
+    stock, faster = pair(recurrent_rollout, RecurrentPPO, FastRecurrentPPO, config, **EXACT)
+    stock_grads, stock_logs = train_recording(stock)
+    fast_grads, fast_logs = train_recording(faster)
+    assert 0 < len(stock_grads) < 4 * -(-N_STEPS * N_ENVS // 16), "the KL stop should cut training short"
+    assert len(fast_grads) == len(stock_grads)
+    for expected, actual in zip(stock_grads, fast_grads):
+        assert_tensors_close(actual, expected, exact=True)
+    assert_tensors_close(params(faster), params(stock), exact=True)
+    assert_logs_close(fast_logs, stock_logs, exact=True)
 
 
 @pytest.mark.parametrize("starts_at", [[], [0], [0, 2], "mid"])

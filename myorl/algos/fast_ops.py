@@ -162,7 +162,7 @@ def inference_forward(policy: nn.Module, enabled: bool = True) -> Iterator[None]
 
 
 # Constructor options of the fast classes: not saved with the model (a saved model stays a stock one).
-FAST_OPTIONS = ("fused_lstm", "fast_buffer", "adam", "validate_distributions", "inference_collect")
+FAST_OPTIONS = ("fused_lstm", "fast_buffer", "adam", "validate_distributions", "inference_collect", "parallel_critic")
 
 
 class FastOptionsMixin:

@@ -39,6 +39,8 @@ KINDS = ("random", "checkpoint_write", "between_stages", "evaluation", "worker")
 STAGES = ("first", "second")
 FINISHED = ("converged", "budget_exhausted", "stalled")
 POLL_S = 0.001
+BARREN_RUNS = 3  # the campaign gives up after this many runs in a row without a kill
+SPAN = 0.7  # random moments are drawn within this share of a launch's expected training time
 
 
 # ----------------------------------------------------------------------------- the run under test
@@ -309,11 +311,13 @@ def horizon(setup: Setup, run: Path, timing: Timing) -> float:
 def random_wait(launch: Launch, rng: random.Random, timing: Timing) -> float | None:
     """Seconds to wait for a random moment of the launch: from its start when it resumes a run, from the moment
     the run has begun (experiment.yaml written) when it starts one; None when the launch ended first."""
+    # Drawn within the first SPAN of what is left: the reference run's timing is rough (the machine's load
+    # changes), and a moment drawn after the launch's end would place no kill at all.
     if launch.resume:
-        return rng.uniform(0, timing.begun_s + horizon(launch.setup, launch.run, timing))
+        return rng.uniform(0, timing.begun_s + SPAN * horizon(launch.setup, launch.run, timing))
     if not launch.wait_for((launch.run / "experiment.yaml").exists, poll_s=0.01):
         return None
-    return rng.uniform(0, horizon(launch.setup, launch.run, timing))
+    return rng.uniform(0, SPAN * horizon(launch.setup, launch.run, timing))
 
 
 def kill_at(kind: str, launch: Launch, rng: random.Random, timing: Timing) -> Kill | None:
@@ -330,17 +334,24 @@ def kill_at(kind: str, launch: Launch, rng: random.Random, timing: Timing) -> Ki
         skip, seen = rng.randrange(3), set()
         dirs = [run / "stages" / d / "checkpoints" for d in setup.dirnames]
 
-        def writing() -> bool:
+        def partial() -> set[str]:
+            found = set()
             for root in dirs:
                 try:
-                    seen.update(f"{root}/{e.name}" for e in os.scandir(root) if e.name.startswith(".tmp-"))
+                    found.update(f"{root}/{e.name}" for e in os.scandir(root) if e.name.startswith(".tmp-"))
                 except FileNotFoundError:
                     pass
+            return found
+        stale = partial()  # left by an earlier kill (the resume removes them): not this launch's writes
+
+        def writing() -> bool:
+            seen.update(partial() - stale)
             return len(seen) > skip
         if not launch.wait_for(writing):
             return None
         launch.kill()
-        left = [name for d in setup.dirnames for name in partial_checkpoints(run, d)]
+        left = [name for d in setup.dirnames for name in partial_checkpoints(run, d)
+                if str(run / "stages" / d / "checkpoints" / name) not in stale]
         verified = bool(left)
         detail = f"inside checkpoint write #{skip + 1} of the launch; left half-written: {', '.join(left) or 'none'}"
     elif kind == "between_stages":
@@ -574,13 +585,16 @@ def campaign(setup: Setup, counts: dict[str, int], seed: int, kills_per_run: int
                               "timing": asdict(ref.timing), "problems": ref_problems},
                 "runs": [asdict(r) for r in results], "kills": [asdict(k) for k in kills],
                 "unplaced": list(queue), "campaign_s": round(time.monotonic() - started, 1)}
+    barren = 0  # runs in a row that placed no kill (their moment came after the launch had ended)
     while queue and time.monotonic() < deadline:
         run = setup.root / f"run{len(results):02d}"
-        before = len(queue)
         results.append(fault_run(setup, run, queue, rng, ref.timing, ref.expected, kills_per_run, logs, say,
                                  deadline))
         progress(data())
-        if len(queue) == before and not results[-1].kills:
-            say(f"no kill of {sorted(set(queue))} could be placed in a whole run; stopping")
+        barren = 0 if results[-1].kills else barren + 1
+        if barren == BARREN_RUNS:
+            say(f"no kill of {sorted(set(queue))} could be placed in {barren} runs in a row; stopping")
             break
+        if not results[-1].kills:
+            rng.shuffle(queue)  # another kind first next time
     return data()
