@@ -4,7 +4,9 @@ Trains the same PPO (SB3 defaults, VecNormalize) on the same env, budget and eva
 - `bare`: `bench/bare_ppo.py`, a hand-written SB3 script with EvalCallback;
 - `myorl`: `python -m myorl.run +curriculum=hopper` capped to the same budget, as a user runs it (progress
   bar and W&B offline tracking on, the defaults);
-- `myorl_lean`: the same with `tracking=none progress=false` (the opt-outs).
+- `myorl_lean`: the same with `tracking=none progress=false` (the opt-outs);
+- `myorl_lean_stock`: `myorl_lean` with SB3's own PPO learner (`algo.fast=false`): the framework's cost
+  alone, without the faster learner that myorl trains with by default.
 Variants run interleaved (bare, myorl, myorl_lean, bare, ...) so drifts in machine load hit each alike;
 the best and the median of each are reported. Writes bench/results/overhead.md and .json.
 
@@ -39,6 +41,8 @@ def commands(args: argparse.Namespace, run_dir: Path) -> dict[str, list[str]]:
                  "--eval-freq", str(args.eval_freq), "--episodes", str(args.episodes), "--seed", str(args.seed)],
         "myorl": [*myorl, f"hydra.run.dir={run_dir / 'myorl'}"],
         "myorl_lean": [*myorl, "tracking=none", "progress=false", f"hydra.run.dir={run_dir / 'myorl_lean'}"],
+        "myorl_lean_stock": [*myorl, "tracking=none", "progress=false", "algo.fast=false",
+                             f"hydra.run.dir={run_dir / 'myorl_lean_stock'}"],
     }
 
 

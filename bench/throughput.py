@@ -89,7 +89,7 @@ class Case:
 
 
 CASES = [
-    Case("recurrent-baoding", BAODING, 16, 2048,
+    Case("recurrent-baoding", BAODING, 16, 6144,
          {"stock": (RecurrentPPO, "MlpLstmPolicy"), "fast": (FastRecurrentPPO, "MlpLstmPolicy")}, WINNERS),
     Case("ppo-baoding", BAODING, 1, 4096, {"stock": (PPO, "MlpPolicy"), "fast": (FastPPO, "MlpPolicy")}),
     Case("ppo-hopper", HOPPER, 1, 8192, {"stock": (PPO, "MlpPolicy"), "fast": (FastPPO, "MlpPolicy")}),
