@@ -14,10 +14,10 @@ from myorl.envs import make_env
 @pytest.mark.slow
 def test_baoding_ccw_smoke_run_writes_every_stage(tmp_path):
     run = tmp_path / "run"
-    # Smoke size (4 rollouts a stage; the README's smoke command uses 2048), the shipped algo; on_stall=continue
+    # Smoke size (2 rollouts a stage; the README's smoke command uses 2048), the shipped algo; on_stall=continue
     # because a hand trained for so few steps learns nothing and every stage's floor says so (stalled).
     fewer_episodes = [f"curriculum.stages.{i}.eval.episodes=2" for i in range(11)]  # evaluation is not under test
-    proc = myorl_run(["+curriculum=baoding_ccw", "max_timesteps=1024", "n_envs=2", "on_stall=continue",
+    proc = myorl_run(["+curriculum=baoding_ccw", "max_timesteps=512", "n_envs=2", "on_stall=continue",
                       "progress=false", "tracking=none", *fewer_episodes, f"hydra.run.dir={run}"], cwd=ROOT,
                      timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -32,7 +32,7 @@ def test_baoding_ccw_smoke_run_writes_every_stage(tmp_path):
             assert (d / f).is_file(), d / f
         record = summary["stages"][n]
         assert record["metric"] == Metric.solved_fraction.value and 0.0 <= record["best_metric"] <= 1.0
-        assert record["status"] in ("stalled", "budget_exhausted", "converged") and 1024 <= record["timesteps"]
+        assert record["status"] in ("stalled", "budget_exhausted", "converged") and 512 <= record["timesteps"]
         evals = np.load(d / "evaluations.npz", allow_pickle=True)
         assert {"info/alive", "info/solved", "info/effort", "info/pos_dist_1"} <= set(evals.files)
     assert "starts from 00_hold/best_model.zip (the whole model, optimizer state included" in proc.stdout + proc.stderr
