@@ -64,14 +64,19 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--variants", nargs="+", default=None,
+                        help="which of bare, myorl, myorl_lean, myorl_lean_stock (default: all)")
     args = parser.parse_args()
     seconds: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):
             for name, command in commands(args, Path(tmp) / str(repeat)).items():
+                if args.variants and name not in args.variants and name != "bare":
+                    continue
                 seconds.setdefault(name, []).append(timed(command))
                 print(f"repeat {repeat}: {name:11s} {seconds[name][-1]:7.1f} s", flush=True)
-        shown = {name: shlex.join(c).replace(tmp, "<tmp>") for name, c in commands(args, Path(tmp) / "N").items()}
+        shown = {name: shlex.join(c).replace(tmp, "<tmp>") for name, c in commands(args, Path(tmp) / "N").items()
+                 if name in seconds}
     bare = min(seconds["bare"])
     rows = {name: {"best_s": min(t), "median_s": statistics.median(t), "all_s": t,
                    "overhead_best": min(t) / bare - 1,
