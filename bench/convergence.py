@@ -56,8 +56,8 @@ def main() -> None:
         for variant, fixed in (("converged", False), ("fixed", True)):
             run = runs / f"{variant}_seed{seed}"
             if not (run / "summary.json").is_file():  # a finished pair is not trained again
-                log = open(runs / f"{variant}_seed{seed}.log", "w")  # noqa: SIM115
                 runs.mkdir(parents=True, exist_ok=True)
+                log = open(runs / f"{variant}_seed{seed}.log", "w")  # noqa: SIM115
                 procs[variant] = (subprocess.Popen(command(run, seed, fixed, args.overrides), cwd=ROOT,
                                                    stdout=log, stderr=subprocess.STDOUT), log)
         for variant, (proc, log) in procs.items():

@@ -356,14 +356,15 @@ def kill_at(kind: str, launch: Launch, rng: random.Random, timing: Timing) -> Ki
         detail = f"inside checkpoint write #{skip + 1} of the launch; left half-written: {', '.join(left) or 'none'}"
     elif kind == "between_stages":
         first, second = setup.dirnames
-        if not launch.wait_for(lambda: record(run, first) is not None, poll_s=0.005):
+        # finished, not only recorded: a stage.json of a failed launch (a killed worker) is there already
+        if not launch.wait_for(lambda: finished(run, first), poll_s=0.005):
             return None
         wait = rng.uniform(0, 0.8 * timing.between_s)
         end = time.monotonic() + wait
         if not launch.wait_for(lambda: time.monotonic() >= end or bool(checkpoints(run, second))
                                or bool(partial_checkpoints(run, second)), poll_s=0.002):
             return None
-        verified = not checkpoints(run, second) and not partial_checkpoints(run, second)
+        verified = finished(run, first) and not checkpoints(run, second) and not partial_checkpoints(run, second)
         launch.kill()
         detail = (f"{wait:.2f}s after '{first}' ended; second stage had "
                   f"{logged_steps(run, second)} logged steps and no checkpoint" if verified
