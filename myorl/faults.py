@@ -30,12 +30,13 @@ class MujocoInstability(gym.Wrapper):
     def __init__(self, env: gym.Env):
         super().__init__(env)
         self._warnings = 0
+        self._data: object | None = None  # the env's MjData the warning record below belongs to
         self._stat: object | None = None  # MuJoCo's bad-acceleration warning record, found once per data
 
     def _count(self) -> int:
         # Found again when the env's MjData changes (the step's cost is one attribute read otherwise)
         data = getattr(self.env.unwrapped, "data", None)  # None: not a MuJoCo env
-        if data is not getattr(self, "_data", None):
+        if data is not self._data:
             self._data = data
             try:
                 self._stat = data.warning[BADQACC] if data is not None else None

@@ -7,7 +7,7 @@ steps and reported as `info/<key>`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
@@ -47,18 +47,10 @@ IGNORED_INFO = {"TimeLimit.truncated", "mujoco_unstable"}  # bookkeeping, not a 
 
 
 def _number(value: Any) -> float | None:
-    """A numeric scalar as a float (bools as 0/1); None for arrays, dicts and strings."""
+    """A numeric scalar of an info dict as a float (bools as 0/1); None for arrays, dicts and strings."""
     if isinstance(value, (bool, int, float, np.number)) or (isinstance(value, np.ndarray) and value.ndim == 0):
         return float(value)
     return None
-
-
-def numeric_info(info: dict[str, Any]) -> Iterator[tuple[str, float]]:
-    """The numeric scalars of one step's info (bools as 0/1); arrays, dicts and strings are skipped."""
-    for key, value in info.items():
-        number = None if key in IGNORED_INFO else _number(value)
-        if number is not None:
-            yield key, number
 
 
 class InfoMeans:
@@ -69,7 +61,7 @@ class InfoMeans:
         self.counts: dict[str, int] = {}
 
     def add(self, info: dict[str, Any]) -> None:
-        # Called every env step: plain Python floats take a short path (numeric_info's checks otherwise)
+        # Called every env step: floats (np.float64 too) take the short path, other types `_number`'s checks
         sums, counts = self.sums, self.counts
         for key, value in info.items():
             if key in IGNORED_INFO:
