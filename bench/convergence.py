@@ -83,6 +83,12 @@ def main() -> None:
         for variant, r in results[seed].items():
             lines.append(f"| {seed} | {variant} | {r['status']} | {int(r['steps']):,} | {r['seconds']:.0f} | "
                          f"{r['best']:.0f} | {r['final']:.0f} |")
+    lines += ["", "| seed | converged best / fixed final | converged wall / fixed wall | converged stop |",
+              "|---|---:|---:|---|"]
+    for seed in args.seeds:
+        c, f = results[seed]["converged"], results[seed]["fixed"]
+        lines.append(f"| {seed} | {float(c['best']) / float(f['final']):.0%} | "
+                     f"{float(c['seconds']) / float(f['seconds']):.1%} | {c['status']} at {int(c['steps']):,} |")
     lines += ["", f"Mean over seeds: converged best return {mean('converged', 'best'):.0f} in "
               f"{mean('converged', 'seconds'):.0f} s and {mean('converged', 'steps'):,.0f} steps; fixed final return "
               f"{mean('fixed', 'final'):.0f} (best {mean('fixed', 'best'):.0f}) in {mean('fixed', 'seconds'):.0f} s.", "",
