@@ -3,8 +3,8 @@
 A converged run and the fixed run of the same seed follow the same trajectory up to the converged run's stop
 (the check only reads evaluations; a seed fixes a run on the CPU), so the stop of any setting can be read off
 the fixed run's evaluations: feed them to myorl's own `ConvergenceCheck` and stop where it says. The wall time
-of that stop is the fixed run's stage time at that evaluation. This is how the shipped `hopper` settings were
-chosen; `bench/convergence.py` then measures them in real runs. Writes bench/results/convergence_replay.md.
+of that stop is the fixed run's stage time at that evaluation. A tool to compare settings before choosing;
+`bench/convergence.py` measures a choice in real runs. Writes bench/results/convergence_replay.md.
 Usage (after `bench/convergence.py` has finished the fixed runs):
 
     .venv/bin/python bench/convergence_replay.py --runs /tmp/convergence --seeds 0 1 2
