@@ -99,8 +99,8 @@ def report(args: argparse.Namespace, command: str) -> None:
             raise SystemExit(proc.stderr)
         (RESULTS / f"{name}.png").write_bytes((args.runs / f"compare_{x}" / "curves.png").read_bytes())
     lines = ["# Baoding evidence: `baoding_ccw` as shipped on this 2-core machine", "",
-             f"Made by `{command}` on {time.strftime('%Y-%m-%d %H:%M')} ({os.cpu_count()} CPUs). The seeds trained "
-             "at the same time on the same 2 cores, each as `python -m myorl.run +curriculum=baoding_ccw seed=S "
+             f"Made by `{command}` on {time.strftime('%Y-%m-%d %H:%M')} ({os.cpu_count()} CPUs). Seeds trained in "
+             "one session share the cores; each ran as `python -m myorl.run +curriculum=baoding_ccw seed=S "
              "progress=false tracking=none` (16 envs, `vec_env=auto`, the winners' RecurrentPPO settings), "
              "stopped by SIGTERM after the wall-clock budget and resumed with `resume=true` where it says so.", "",
              "![against steps](baoding_steps.png)", "", "![against training hours](baoding_hours.png)", ""]
