@@ -29,7 +29,11 @@ def test_the_traceback_survives_a_launcher_in_other_processes(tmp_path):
                 "hydra.sweeper.n_trials=3", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
                 "hydra.sweeper.max_failure_rate=1.0")
     assert run.ok, run.out[-3000:]
-    assert run.out.count('in check\n    raise RuntimeError(f"x={x} is too large")') == 2
+    # The frames cross the process boundary; their source lines only where the worker can read the app's file
+    # (joblib 1.6's loky workers run it as "<dynamic-code>", where the traceback has no source text).
+    assert run.out.count("Traceback (most recent call last):") == 2
+    assert run.out.count(", in check\n") == 2
+    assert all(f"RuntimeError: x={x} is too large" in run.out for x in (1.0, 2.0))
     states = sorted(t.state.name for t in run.study("failing").trials)
     assert states == ["COMPLETE", "FAIL", "FAIL"]
 
